@@ -1,0 +1,1 @@
+"""The ``slicewise`` command line."""

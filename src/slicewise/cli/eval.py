@@ -1,0 +1,123 @@
+"""``slicewise eval``: every router against the baselines, with the standard numbers."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from slicewise import features
+from slicewise.cli import console
+from slicewise.errors import ConfigError
+from slicewise.evaluation.curves import Point
+from slicewise.evaluation.plot import plot_html, plot_png
+from slicewise.evaluation.run import Evaluation, Pair, evaluate
+from slicewise.outcomes import concat, load_outcomes
+from slicewise.routing.train import LEARNED, Settings
+
+COMPARED = ("predictor", "cluster")
+
+
+def add_parser(commands: Any) -> None:
+    p = commands.add_parser(
+        "eval", help="compare routers offline on outcomes",
+        description="Train each router and sweep it on held-out prompts (a --test file, or "
+        "k folds of --data); compare with best single, cheapest, random, the zero router and "
+        "the oracle.",
+    )
+    p.add_argument("--data", nargs="+", required=True, type=Path, metavar="FILE",
+                   help="outcomes JSONL to train on (and to fold, without --test)")
+    split = p.add_mutually_exclusive_group()
+    split.add_argument("--test", type=Path, metavar="FILE", help="held-out outcomes JSONL")
+    split.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    p.add_argument("--router", nargs="+", default=list(COMPARED), choices=LEARNED,
+                   metavar="KIND", help=f"routers to compare: {', '.join(LEARNED)}")
+    p.add_argument("--features", default=features.DEFAULT, choices=features.NAMES)
+    p.add_argument("--target", type=float, default=0.95,
+                   help="quality target as a share of best single's (default 0.95)")
+    p.add_argument("--pair", metavar="WEAK,STRONG",
+                   help="models for APGR and CPT (default: cheapest, best single)")
+    p.add_argument("--plot", type=Path, default=Path("slicewise-eval"), metavar="DIR",
+                   help="directory for curves.png and curves.html (default slicewise-eval)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print every number as JSON")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    data = concat([load_outcomes(path) for path in args.data])
+    test = load_outcomes(args.test) if args.test else None
+    pair = _pair(args.pair, data.models)
+    settings = Settings(features=args.features, seed=args.seed)
+    with console.status(not args.json) as say:
+        result = evaluate(data, args.router, test=test, folds=args.folds, target=args.target,
+                          pair=pair, settings=settings, progress=say)
+    _plot(result, args.plot)
+    if args.json:
+        console.print_json(result.as_dict())
+    else:
+        _table(result)
+        console.err.print(f"plots: {args.plot / 'curves.png'}, {args.plot / 'curves.html'}")
+    return 0
+
+
+def _pair(text: str | None, models: tuple[str, ...]) -> Pair | None:
+    if text is None:
+        return None
+    weak, _, strong = text.partition(",")
+    for name in (weak, strong):
+        if name not in models:
+            raise ConfigError(f"--pair: {name!r} is not a model in the data; "
+                              f"choose two of {', '.join(models)}")
+    return Pair(weak, strong)
+
+
+def _plot(result: Evaluation, directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    lines: dict[str, list[Point]] = {name: r.points for name, r in result.routers.items()}
+    lines["zero router"] = result.zero
+    lines["oracle"] = [result.oracle]
+    title = f"{Path(result.source).parent.name or result.source}: {result.prompts} prompts"
+    plot_png(lines, result.singles, directory / "curves.png", title=title,
+             baseline=result.baseline)
+    plot_html(lines, result.singles, directory / "curves.html", title=title,
+              baseline=result.baseline)
+
+
+def _table(result: Evaluation) -> None:
+    how = f"{result.folds}-fold cross-validation" if result.folds else "held-out test file"
+    table = Table(
+        title=f"{result.source}: {result.prompts} prompts, {how}",
+        caption=f"best single {result.best}: quality {result.baseline.quality:.3f} at "
+        f"${result.baseline.cost:.6f}/prompt; costs are shares of best single's cost; "
+        f"AIQ over ${result.low:.6f}..${result.high:.6f}; pair {result.pair.weak} / "
+        f"{result.pair.strong}",
+    )
+    for column in ("router", "cost @ best q", "cost @ 95% q", "quality gain", "AIQ", "APGR",
+                   "CPT(50%)", "CPT(80%)", f"@ target {result.routers and next(iter(
+                       result.routers.values())).target_share:.2f}"):
+        table.add_column(column, justify="left" if column == "router" else "right")
+    for name, r in result.routers.items():
+        s = r.summary
+        table.add_row(
+            name, console.share(s["cost_at_best_share"]), console.share(s["cost_at_95_share"]),
+            _num(s["quality_gain"]), _num(s["aiq"]), _num(r.apgr), console.share(r.cpt50),
+            console.share(r.cpt80),
+            f"{r.realised_quality:.3f} vs {r.target_quality:.3f} "
+            f"({console.share(r.realised_cost / result.baseline.cost)} cost)",
+        )
+    z = result.zero_summary
+    table.add_row("zero router", console.share(z["cost_at_best_share"]),
+                  console.share(z["cost_at_95_share"]), _num(z["quality_gain"]), _num(z["aiq"]),
+                  "", "", "", "")
+    for name, p in (("oracle", result.oracle), ("cheapest", result.cheapest),
+                    ("random", result.random), ("best single", result.baseline)):
+        table.add_row(name, f"{p.quality:.3f} q", console.share(p.cost / result.baseline.cost),
+                      "", "", "", "", "", "")
+    console.out.print(table)
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.3f}" if value < 0 else f"{value:.3f}"

@@ -1,0 +1,1 @@
+"""Evaluation: judge routers offline on outcomes data; never imported by serving code."""

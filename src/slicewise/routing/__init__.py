@@ -1,0 +1,1 @@
+"""Routing: map a request to the cheapest model whose predicted quality meets a target."""

@@ -1,0 +1,105 @@
+"""Calibration: turn a quality target into the willingness to pay that realises it.
+
+Predicted qualities are not exact, so the ``wtp`` that meets a target cannot be read from the
+predictions. Training routes held-out (out-of-fold) prompts at a grid of ``wtp`` values and
+records the *realised* mean quality and cost at each, scored with the true outcomes; a target
+is then met by interpolating that table. Realised quality is made non-increasing in ``wtp`` so
+the interpolation is well defined.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from slicewise.routing import decide
+
+GRID = np.concatenate([[0.0], np.geomspace(1e-3, 1e3, 61), [decide.CHEAPEST]])
+
+
+@dataclass(frozen=True, eq=False)
+class Calibration:
+    """Realised quality and cost of the decision rule at each ``wtp`` on held-out prompts."""
+
+    wtp: np.ndarray
+    quality: np.ndarray
+    cost: np.ndarray
+    best_model: str
+    best_quality: float
+    best_cost: float
+
+    def wtp_for_quality(self, quality: float) -> float:
+        """Largest ``wtp`` (cheapest routing) whose realised quality still reaches ``quality``."""
+        reaches = np.flatnonzero(self.quality >= quality - 1e-12)
+        if reaches.size == 0:
+            return 0.0
+        i = int(reaches.max())
+        if i + 1 >= len(self.wtp) or self.quality[i] == self.quality[i + 1]:
+            return float(self.wtp[i])
+        # interpolate in log(wtp) between the last grid point that reaches and the next
+        lo, hi = self.wtp[i], self.wtp[i + 1]
+        if not np.isfinite(hi) or lo <= 0:
+            return float(lo)
+        frac = (self.quality[i] - quality) / (self.quality[i] - self.quality[i + 1])
+        return float(np.exp(np.log(lo) + frac * (np.log(hi) - np.log(lo))))
+
+    def wtp_for_share(self, share: float) -> float:
+        return self.wtp_for_quality(share * self.best_quality)
+
+    def sweep(self, points: int) -> list[float]:
+        """``points`` wtp values from the cheapest-leaning to the quality-leaning end,
+        spaced evenly in realised quality."""
+        if points < 1:
+            return []
+        if points == 1:
+            return [self.wtp_for_share(1.0)]
+        levels = np.linspace(self.quality.min(), self.quality.max(), points)
+        return [decide.CHEAPEST if i == 0 else self.wtp_for_quality(float(q))
+                for i, q in enumerate(levels)]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "wtp": [_finite(w) for w in self.wtp],
+            "quality": self.quality.tolist(),
+            "cost": self.cost.tolist(),
+            "best_model": self.best_model,
+            "best_quality": self.best_quality,
+            "best_cost": self.best_cost,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, object]) -> Calibration:
+        return cls(
+            wtp=np.array([np.inf if w is None else w for w in raw["wtp"]], dtype=float),  # type: ignore[attr-defined]
+            quality=np.array(raw["quality"], dtype=float),
+            cost=np.array(raw["cost"], dtype=float),
+            best_model=str(raw["best_model"]),
+            best_quality=float(raw["best_quality"]),  # type: ignore[arg-type]
+            best_cost=float(raw["best_cost"]),  # type: ignore[arg-type]
+        )
+
+
+def _finite(value: float) -> float | None:
+    return None if not np.isfinite(value) else float(value)
+
+
+def calibrate(predicted: np.ndarray, cost: np.ndarray, scores: np.ndarray,
+              true_cost: np.ndarray, best: int, models: tuple[str, ...]) -> Calibration:
+    """Build the table from out-of-fold predictions and the true outcomes (all ``(n, m)``)."""
+    reference = float(true_cost[:, best].mean())
+    rows = np.arange(len(scores))
+    quality, spent = [], []
+    for wtp in GRID:
+        choice = decide.by_wtp(predicted, cost, float(wtp), reference)
+        quality.append(scores[rows, choice].mean())
+        spent.append(true_cost[rows, choice].mean())
+    realised = np.minimum.accumulate(np.array(quality))  # non-increasing in wtp
+    return Calibration(
+        wtp=GRID.copy(),
+        quality=realised,
+        cost=np.array(spent),
+        best_model=models[best],
+        best_quality=float(scores[:, best].mean()),
+        best_cost=reference,
+    )
