@@ -34,7 +34,7 @@ def add_parser(commands: Any) -> None:
     split.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     p.add_argument("--router", nargs="+", default=list(COMPARED), choices=LEARNED,
                    metavar="KIND", help=f"routers to compare: {', '.join(LEARNED)}")
-    p.add_argument("--features", default=features.DEFAULT, choices=features.NAMES)
+    p.add_argument("--features", default=features.DEFAULT, choices=sorted(features.FEATURIZERS))
     p.add_argument("--target", type=float, default=0.95,
                    help="quality target as a share of best single's (default 0.95)")
     p.add_argument("--pair", metavar="WEAK,STRONG",
@@ -95,9 +95,9 @@ def _table(result: Evaluation) -> None:
         f"AIQ over ${result.low:.6f}..${result.high:.6f}; pair {result.pair.weak} / "
         f"{result.pair.strong}",
     )
+    target = next(iter(result.routers.values())).target_share if result.routers else 0.95
     for column in ("router", "cost @ best q", "cost @ 95% q", "quality gain", "AIQ", "APGR",
-                   "CPT(50%)", "CPT(80%)", f"@ target {result.routers and next(iter(
-                       result.routers.values())).target_share:.2f}"):
+                   "CPT(50%)", "CPT(80%)", f"quality @ target {target:.2f}"):
         table.add_column(column, justify="left" if column == "router" else "right")
     for name, r in result.routers.items():
         s = r.summary

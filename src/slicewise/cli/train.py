@@ -23,7 +23,7 @@ def add_parser(commands: Any) -> None:
                    help="where to write the router (safetensors)")
     p.add_argument("--router", default=DEFAULT_KIND, choices=KINDS, metavar="KIND",
                    help=f"router kind: {', '.join(KINDS)} (default {DEFAULT_KIND})")
-    p.add_argument("--features", default=features.DEFAULT, choices=features.NAMES,
+    p.add_argument("--features", default=features.DEFAULT, choices=sorted(features.FEATURIZERS),
                    help=f"prompt features (default {features.DEFAULT})")
     p.add_argument("--folds", type=int, default=5, help="calibration folds (default 5)")
     p.add_argument("--seed", type=int, default=0)
