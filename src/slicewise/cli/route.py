@@ -37,10 +37,17 @@ def add_parser(commands: Any) -> None:
     knob = p.add_mutually_exclusive_group()
     knob.add_argument("--sweep", type=int, metavar="K",
                       help="write the model chosen at K operating points, cheapest first")
-    knob.add_argument("--target", type=parse_target, metavar="TARGET",
+    knob.add_argument("--target", type=_target, metavar="TARGET",
                       help="share of best single's quality (0.95), or quality=, max_cost=, wtp=")
     p.add_argument("--json", action="store_true", help="print the explanation as JSON")
     p.set_defaults(run=run)
+
+
+def _target(text: str) -> Target:
+    try:
+        return parse_target(text)
+    except ConfigError as exc:  # argparse prints it with the usage line
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:
