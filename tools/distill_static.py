@@ -3,7 +3,7 @@
 Run it with the distillation venv, never with the project's own interpreter (it needs torch,
 transformers and model2vec, which slicewise must not depend on)::
 
-    HF_HUB_OFFLINE=1 /opt/distill/bin/python tools/distill_static.py            # ~6 min, 2 cores
+    HF_HUB_OFFLINE=1 /opt/distill/bin/python tools/distill_static.py     # ~30 s on 2 cores
     /opt/distill/bin/python tools/distill_static.py --dims 128 --cache /tmp/m2v  # reuse a cache
 
 Defaults (256 dimensions, int8) were chosen with ``bench/features.py``'s AUC proxy: 128 dims
@@ -66,8 +66,12 @@ def main() -> None:
 def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dims", type=int, default=256, help="PCA dimensions (default 256)")
-    parser.add_argument("--dtype", choices=["int8", "float16", "float32"], default="int8",
-                        help="int8 stores a float32 scale per row (default int8)")
+    parser.add_argument(
+        "--dtype",
+        choices=["int8", "float16", "float32"],
+        default="int8",
+        help="int8 stores a float32 scale per row (default int8)",
+    )
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="output folder")
     parser.add_argument(
         "--cache", default="/tmp/slicewise-distill", help="folder for the raw (pre-PCA) matrix"
@@ -129,8 +133,9 @@ def _store(vectors: np.ndarray, dtype: str) -> dict[str, np.ndarray]:
     return {"embeddings": quantised, "scales": scales.astype(np.float32)}
 
 
-def _write(out: Path, tensors: dict[str, np.ndarray], tokenizer_json: str,
-           args: argparse.Namespace) -> None:
+def _write(
+    out: Path, tensors: dict[str, np.ndarray], tokenizer_json: str, args: argparse.Namespace
+) -> None:
     from safetensors.numpy import save_file
 
     _compact_tokenizer(out / "tokenizer.json", tokenizer_json)
@@ -160,8 +165,11 @@ def _license() -> Path:
 
 
 def _readme(vectors: np.ndarray, args: argparse.Namespace) -> str:
-    stored = ("int8 with one float32 scale per row (tensor `scales`; row = int8 x scale)"
-              if args.dtype == "int8" else args.dtype)
+    stored = (
+        "int8 with one float32 scale per row (tensor `scales`; row = int8 x scale)"
+        if args.dtype == "int8"
+        else args.dtype
+    )
     return f"""# static-minilm
 
 A static (per-token) embedding distilled from [{TEACHER}](https://huggingface.co/{TEACHER})

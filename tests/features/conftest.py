@@ -6,6 +6,7 @@ from slicewise.features import Featurizer, featurizer
 
 from .samples import TRAIN
 
+
 @pytest.fixture(params=["static-minilm", "tfidf"])
 def fitted(request: pytest.FixtureRequest) -> Featurizer:
     made = featurizer(request.param)

@@ -64,8 +64,13 @@ def test_deterministic_across_instances(fitted: Featurizer) -> None:
 
 
 def test_similar_prompts_are_closer_than_unrelated_ones(fitted: Featurizer) -> None:
-    a, b, c = fitted.transform([TRAIN[1], "Solve for y: 2y + 7 = 15. Show your reasoning.",
-                                "Summarise the plot of Hamlet in two sentences."])
+    a, b, c = fitted.transform(
+        [
+            TRAIN[1],
+            "Solve for y: 2y + 7 = 15. Show your reasoning.",
+            "Summarise the plot of Hamlet in two sentences.",
+        ]
+    )
     assert a @ b > a @ c
 
 
@@ -74,8 +79,9 @@ def test_arrays_round_trip(fitted: Featurizer) -> None:
     assert all(isinstance(v, np.ndarray) and v.dtype != object for v in arrays.values())
     back = restore(fitted.name, fitted.version, {k: v.copy() for k, v in arrays.items()})
     assert back.dim == fitted.dim
-    np.testing.assert_allclose(back.transform(ODD + TRAIN), fitted.transform(ODD + TRAIN),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        back.transform(ODD + TRAIN), fitted.transform(ODD + TRAIN), atol=1e-6
+    )
 
 
 def test_version_mismatch_is_an_artifact_error(fitted: Featurizer) -> None:

@@ -7,13 +7,20 @@ from slicewise.features.text import bounded
 
 
 def test_shape_features_columns_and_range() -> None:
-    texts = ["", "What is 2+2?", "def f(x):\n    return x ** 2\n```", "é" * 50, "word " * 5000,
-             "Which?\nA) one\nB) two\nC) three"]
+    texts = [
+        "",
+        "What is 2+2?",
+        "def f(x):\n    return x ** 2\n```",
+        "é" * 50,
+        "word " * 5000,
+        "Which?\nA) one\nB) two\nC) three",
+    ]
     out = shape_features(texts)
     assert out.shape == (len(texts), len(SHAPE_NAMES))
     assert out.dtype == np.float32
     assert np.isfinite(out).all()
-    assert out.min() >= 0 and out.max() < 3
+    assert out.min() >= 0
+    assert out.max() < 3
     assert (out[0] == 0).all()
     names = list(SHAPE_NAMES)
     assert out[1, names.index("questions")] > 0
@@ -25,7 +32,8 @@ def test_shape_features_columns_and_range() -> None:
 def test_prompt_text_joins_turns() -> None:
     assert prompt_text((("user", "hi"),)) == "hi"
     text = prompt_text((("system", "be brief"), ("user", "hi")))
-    assert "be brief" in text and text.endswith("hi")
+    assert "be brief" in text
+    assert text.endswith("hi")
 
 
 def test_bounded_keeps_head_and_tail() -> None:

@@ -21,8 +21,10 @@ def _texts() -> list[str]:
     rng = random.Random(0)
     common = "abcdefXYZ 0123 \n\t.,;!?'\"-_()[]{}$%&*+/<=>@\\^`|~"
     rare = "éüß—“”€中文한국어Ελληνικά\u00a0\u2028\x00\x01\x0b\x1f\x7f\ufffd🙂\u0301"
-    texts = ["".join(rng.choice(common if rng.random() < 0.8 else rare) for _ in range(80))
-             for _ in range(400)]
+    texts = [
+        "".join(rng.choice(common if rng.random() < 0.8 else rare) for _ in range(80))
+        for _ in range(400)
+    ]
     return [*texts, "", "Hello, World!", "[CLS] x [SEP]", "a" * 150, "naïve café", "x—y"]
 
 

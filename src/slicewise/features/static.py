@@ -41,8 +41,10 @@ def _vectors(assets: Path, unknown: int | None) -> np.ndarray:
         if "scales" in tensors:  # int8 rows, one float32 scale each
             table *= tensors["scales"].astype(np.float32)[:, None]
     except (OSError, KeyError) as exc:
-        raise ArtifactError(f"{path}: cannot read the static embedding table ({exc}); "
-                            "reinstall slicewise or remake it with tools/distill_static.py") from None
+        raise ArtifactError(
+            f"{path}: cannot read the static embedding table ({exc}); "
+            "reinstall slicewise or remake it with tools/distill_static.py"
+        ) from None
     if unknown is not None:
         table[unknown] = 0.0
     table.setflags(write=False)
@@ -58,8 +60,9 @@ class StaticEmbedding(Featurizer):
     def __init__(self, assets: Path = ASSETS) -> None:
         path = assets / "tokenizer.json"
         if not path.is_file():
-            raise ArtifactError(f"{path}: missing; reinstall slicewise or remake it with "
-                                "tools/distill_static.py")
+            raise ArtifactError(
+                f"{path}: missing; reinstall slicewise or remake it with tools/distill_static.py"
+            )
         tokenizer = Tokenizer.from_file(str(path))
         self._table = _vectors(assets, tokenizer.token_to_id("[UNK]"))
         self._ids = WordPieceIds(tokenizer)
@@ -80,8 +83,10 @@ class StaticEmbedding(Featurizer):
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> StaticEmbedding:
         if arrays:
-            raise ArtifactError(f"{cls.name} keeps no arrays, but the artifact has "
-                                f"{', '.join(sorted(arrays))}; it was saved by another featurizer")
+            raise ArtifactError(
+                f"{cls.name} keeps no arrays, but the artifact has "
+                f"{', '.join(sorted(arrays))}; it was saved by another featurizer"
+            )
         return cls()
 
     def _one(self, text: str) -> np.ndarray:
@@ -94,8 +99,9 @@ def _pool(table: np.ndarray, flat: np.ndarray, starts: np.ndarray) -> np.ndarray
 
     A sparse product: ten times faster than gathering the rows and ``np.add.reduceat``.
     """
-    from scipy.sparse import csr_matrix  # a dependency of scikit-learn
+    from scipy.sparse import csr_matrix  # type: ignore[import-untyped]  # via scikit-learn
 
-    counts = csr_matrix((np.ones(len(flat), np.float32), flat, starts),
-                        shape=(len(starts) - 1, len(table)))
+    counts = csr_matrix(
+        (np.ones(len(flat), np.float32), flat, starts), shape=(len(starts) - 1, len(table))
+    )
     return np.asarray(counts @ table, dtype=np.float32)

@@ -24,8 +24,8 @@ from slicewise.features.text import bounded
 logger = logging.getLogger(__name__)
 
 BUCKETS = 1 << 20
-KEEP = 8192
-DIMS = 256
+KEEP = 4096
+DIMS = 128
 CACHE_WORDS = 200_000
 CHUNK_TEXTS = 256
 _WORD = re.compile(r"\w+")
@@ -77,10 +77,17 @@ class HashedTfidf(Featurizer):
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> HashedTfidf:
         buckets, projection = arrays.get("buckets"), arrays.get("projection")
-        if buckets is None or projection is None or projection.ndim != 2 \
-                or len(buckets) != len(projection) or set(arrays) != {"buckets", "projection"}:
-            raise ArtifactError(f"{cls.name} needs arrays 'buckets' (k,) and 'projection' (k, d); "
-                                f"the artifact has {', '.join(sorted(arrays)) or 'none'}")
+        if (
+            buckets is None
+            or projection is None
+            or projection.ndim != 2
+            or len(buckets) != len(projection)
+            or set(arrays) != {"buckets", "projection"}
+        ):
+            raise ArtifactError(
+                f"{cls.name} needs arrays 'buckets' (k,) and 'projection' (k, d); "
+                f"the artifact has {', '.join(sorted(arrays)) or 'none'}"
+            )
         made = cls(keep=len(buckets), dims=projection.shape[1])
         made._set(buckets.astype(np.int64), projection.astype(np.float32))
         return made
@@ -105,8 +112,8 @@ class HashedTfidf(Featurizer):
         return (np.concatenate([uni, pairs]) % np.uint64(BUCKETS)).astype(np.int64)
 
     def _columns(self, text: str) -> np.ndarray:
-        cols = self._column[self._terms(text)]
-        return cols[cols >= 0]
+        cols: np.ndarray = self._column[self._terms(text)]
+        return np.asarray(cols[cols >= 0])
 
 
 def _project(cols: list[np.ndarray], projection: np.ndarray) -> np.ndarray:
@@ -141,7 +148,7 @@ def _vocabulary(terms: list[np.ndarray], keep: int) -> tuple[np.ndarray, np.ndar
 
 def _svd(terms: list[np.ndarray], buckets: np.ndarray, idf: np.ndarray, dims: int) -> np.ndarray:
     """``(len(buckets), dims)``: the SVD components of the TF-IDF matrix, zero-padded."""
-    from scipy.sparse import csr_matrix  # training only
+    from scipy.sparse import csr_matrix  # type: ignore[import-untyped]  # training only
     from sklearn.decomposition import TruncatedSVD
     from sklearn.preprocessing import normalize
 

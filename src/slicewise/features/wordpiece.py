@@ -8,7 +8,7 @@ punctuation marks), and a dict maps each word to its pieces. The dict starts wit
 vocabulary's whole words; a word not in it yet is split by greedy longest-match WordPiece in
 Python if it is plain ASCII, or else handed to the Rust tokenizer (which also applies BERT's
 accent stripping, Chinese-character and Unicode-punctuation splits inside the word), and
-remembered.
+remembered (up to ``CACHE_WORDS``).
 
 The ids equal the Rust tokenizer's, in a possibly different order (pooling ignores order),
 except where Python's ``str.lower`` and Rust's per-character lower-casing disagree (a Greek
@@ -29,8 +29,9 @@ from tokenizers import Tokenizer
 
 logger = logging.getLogger(__name__)
 
-CACHE_WORDS = 200_000
-"""Most words remembered beyond the vocabulary; later new words are split but not kept."""
+CACHE_WORDS = 20_000
+"""Words remembered beyond the vocabulary before the cache starts over (all three dev files
+together have 7,500 such words); bounds memory and the garbage collector's work."""
 
 MAX_WORD_CHARS = 100
 """BERT's limit: a longer word becomes the unknown token."""
@@ -49,8 +50,12 @@ class WordPieceIds:
         self._tokenizer = tokenizer
         self._vocab: dict[str, int] = tokenizer.get_vocab(with_added_tokens=False)
         self._unknown = (self._vocab["[UNK]"],)
-        self._known = {w: (i,) for w, i in self._vocab.items() if not w.startswith("##")}
-        self._limit = len(self._known) + cache_words
+        self._base: dict[str, tuple[int, ...]] = {
+            w: (i,) for w, i in self._vocab.items() if not w.startswith("##")
+        }
+        self._known = dict(self._base)
+        self._cache_words = cache_words
+        self._learned = 0
         specials = [t.content for t in tokenizer.get_added_tokens_decoder().values()]
         self._specials = re.compile("|".join(map(re.escape, specials)))
 
@@ -71,19 +76,22 @@ class WordPieceIds:
 
     def _fast(self, text: str) -> list[int]:
         words = _WORD.findall(text.lower())
+        known = self._known  # _learn may start a new cache; this one still has every old word
         try:
-            return list(chain.from_iterable(map(self._known.__getitem__, words)))
+            return list(chain.from_iterable(map(known.__getitem__, words)))
         except KeyError:
-            new = self._learn({w for w in words if w not in self._known})
-            return list(chain.from_iterable(new[w] if w in new else self._known[w] for w in words))
+            new = self._learn({w for w in words if w not in known})
+            return list(chain.from_iterable(new[w] if w in new else known[w] for w in words))
 
     def _learn(self, words: set[str]) -> dict[str, tuple[int, ...]]:
         """Pieces of words not seen before; remembered while the cache has room."""
         plain = {w: self._split(w) for w in words if w.isascii() and w.isprintable()}
         other = sorted(words.difference(plain))
         new = {**plain, **self._rust(other)} if other else plain
-        if len(self._known) < self._limit:
-            self._known.update(new)
+        if self._learned + len(new) > self._cache_words:
+            self._known, self._learned = dict(self._base), 0  # start over: memory stays bounded
+        self._known.update(new)
+        self._learned += len(new)
         return new
 
     def _split(self, word: str) -> tuple[int, ...]:
@@ -105,6 +113,6 @@ class WordPieceIds:
         encoding = self._tokenizer.encode(words, is_pretokenized=True, add_special_tokens=False)
         pieces: dict[str, list[int]] = {w: [] for w in words}
         for index, token in zip(encoding.word_ids, encoding.ids, strict=True):
-            pieces[words[index]].append(token)
+            if index is not None:
+                pieces[words[index]].append(token)
         return {w: tuple(ids) for w, ids in pieces.items()}
-

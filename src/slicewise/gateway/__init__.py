@@ -1,0 +1,1 @@
+"""The HTTP face: the gateway app, its dispatcher, retries and circuit breakers."""

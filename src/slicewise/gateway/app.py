@@ -1,0 +1,306 @@
+"""The HTTP face: OpenAI- and Anthropic-compatible endpoints over one dispatcher.
+
+Where a request enters (``chat``), is planned (``plan``), leaves for upstream (``dispatch``)
+and is recorded (``ledger``). Every response names the model that served it, the route, the
+cost and the request id, in headers; every error has its protocol's error shape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from slicewise.chat import ChatRequest, StreamEnd, TextDelta
+from slicewise.config import Config
+from slicewise.errors import RequestError, SlicewiseError
+from slicewise.gateway import catalog as catalogs
+from slicewise.gateway import errors as error_table
+from slicewise.gateway.breaker import Breakers
+from slicewise.gateway.dispatch import Dispatcher, Exhausted, Served
+from slicewise.gateway.plan import Plan, estimate_tokens, plan
+from slicewise.gateway.protocols import ANTHROPIC, OPENAI, Protocol
+from slicewise.gateway.record import Recorder
+from slicewise.gateway.retry import RetryPolicy
+from slicewise.ledger import Ledger
+
+logger = logging.getLogger(__name__)
+JSON = "application/json"
+
+
+@dataclass
+class Gateway:
+    config: Config
+    catalog: catalogs.Catalog
+    dispatcher: Dispatcher
+    recorder: Recorder
+    breakers: Breakers
+    started: float = field(default_factory=time.time)
+
+    def ready(self, model: str) -> bool:
+        """Whether ``model``'s breaker would let a call through (a peek; takes no probe)."""
+        return self.breakers[model].ready()
+
+
+def create_app(config: Config, env: dict[str, str] | None = None) -> Starlette:
+    """The ASGI app; providers, routers and the ledger open at startup, close at shutdown."""
+    state: dict[str, Gateway] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        gateway = await _open(config, env)
+        state["gateway"] = gateway
+        app.state.gateway = gateway
+        try:
+            yield
+        finally:
+            await gateway.catalog.aclose()
+            gateway.recorder.ledger.close()
+
+    def gw() -> Gateway:
+        return state["gateway"]
+
+    async def chat_openai(request: Request) -> Response:
+        return await chat(gw(), request, OPENAI)
+
+    async def chat_anthropic(request: Request) -> Response:
+        return await chat(gw(), request, ANTHROPIC)
+
+    async def models(request: Request) -> Response:
+        return Response(_models_body(gw()), media_type=JSON)
+
+    async def route(request: Request) -> Response:
+        return await dry_run(gw(), request)
+
+    async def healthz(request: Request) -> Response:
+        return Response(b'{"status":"ok"}', media_type=JSON)
+
+    async def readyz(request: Request) -> Response:
+        g = gw()
+        body = {"status": "ready", "models": len(g.catalog.models),
+                "routes": list(g.catalog.routes), "breakers": g.breakers.states()}
+        return Response(orjson.dumps(body), media_type=JSON)
+
+    return Starlette(routes=[
+        Route("/v1/chat/completions", chat_openai, methods=["POST"]),
+        Route("/v1/messages", chat_anthropic, methods=["POST"]),
+        Route("/v1/models", models, methods=["GET"]),
+        Route("/v1/route", route, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ], lifespan=lifespan)
+
+
+async def _open(config: Config, env: dict[str, str] | None) -> Gateway:
+    catalog = await catalogs.build(config, env)
+    breakers = Breakers()
+    server = config.server
+    dispatcher = Dispatcher(catalog, breakers, RetryPolicy(attempts=server.retries + 1),
+                            server.attempt_timeout, server.retries)
+    recorder = Recorder(Ledger(config.ledger.url), catalog)
+    logger.info("slicewise gateway: %d models, routes %s", len(catalog.models),
+                ", ".join(catalog.routes))
+    return Gateway(config, catalog, dispatcher, recorder, breakers)
+
+
+def new_id() -> str:
+    return "req_" + os.urandom(12).hex()
+
+
+async def chat(gw: Gateway, http: Request, protocol: Protocol) -> Response:
+    request_id, started = new_id(), time.monotonic()
+    arrived = time.time()
+    try:
+        request = protocol.parse(await _body(http, gw.config.server.max_body_bytes))
+        _limits(request, gw)
+        decided = plan(gw.catalog, request, gw.ready)
+    except SlicewiseError as exc:
+        gw.recorder.failed(request_id, arrived, started, protocol, None, None, exc)
+        return error_response(protocol, exc, request_id)
+    deadline = started + gw.config.server.deadline
+    if request.stream:
+        return await _stream(gw, http, protocol, request, decided, request_id, started, arrived,
+                             deadline)
+    call = asyncio.ensure_future(gw.dispatcher.complete(request, decided, deadline))
+    try:
+        response, served = await _unless_disconnected(http, call)
+    except Exhausted as exc:
+        gw.recorder.failed(request_id, arrived, started, protocol, request, decided, exc.last,
+                           exc.attempts)
+        return error_response(protocol, exc.last, request_id, decided)
+    except asyncio.CancelledError:
+        gw.recorder.failed(request_id, arrived, started, protocol, request, decided,
+                           RequestError("client disconnected", status=499))
+        raise
+    cost = gw.recorder.served(request_id, arrived, started, protocol, request, decided, served,
+                              response.usage)
+    body = protocol.render(response, request_id, int(arrived))
+    return Response(body, media_type=JSON,
+                    headers=_headers(request_id, decided, served.model.name, _money(cost)))
+
+
+async def _stream(gw: Gateway, http: Request, protocol: Protocol, request: ChatRequest,
+                  decided: Plan, request_id: str, started: float, arrived: float,
+                  deadline: float) -> Response:
+    try:
+        first, events, served = await _unless_disconnected(
+            http, asyncio.ensure_future(gw.dispatcher.stream(request, decided, deadline)))
+    except Exhausted as exc:
+        gw.recorder.failed(request_id, arrived, started, protocol, request, decided, exc.last,
+                           exc.attempts)
+        return error_response(protocol, exc.last, request_id, decided)
+    writer = protocol.stream(request, request_id, served.model.name, int(arrived),
+                             estimate_tokens(request))
+    body = _relay(gw, protocol, writer, first, events, request, decided, served, request_id,
+                  started, arrived)
+    # the cost of a stream is known at its end: a final SSE comment and the ledger carry it
+    headers = _headers(request_id, decided, served.model.name, "at-end-of-stream")
+    return StreamingResponse(body, media_type="text/event-stream", headers=headers)
+
+
+async def _relay(gw: Gateway, protocol: Protocol, writer: Any, first: Any, events: Any,
+                 request: ChatRequest, decided: Plan, served: Served, request_id: str,
+                 started: float, arrived: float) -> AsyncIterator[bytes]:
+    """Upstream events to client bytes; the ledger row is written however the stream ends."""
+    usage, chars, error = None, 0, None
+    try:
+        yield writer.start()
+        event = first
+        while True:
+            if isinstance(event, TextDelta):
+                chars += len(event.text)
+            elif isinstance(event, StreamEnd):
+                usage = event.usage
+            yield writer.event(event)
+            if isinstance(event, StreamEnd):
+                break
+            event = await events.__anext__()
+        yield writer.finish()
+    except SlicewiseError as exc:
+        error = exc
+        yield writer.error(str(exc), error_table.error_type(protocol.name, 502))
+    except StopAsyncIteration:
+        error = RequestError("upstream stream ended without a final event", status=502)
+        yield writer.error(str(error), error_table.error_type(protocol.name, 502))
+    finally:
+        await _aclose(events)
+        if usage is None:  # the upstream did not say; count what was streamed
+            usage = _counted(request, chars)
+        cost = gw.recorder.streamed(request_id, arrived, started, protocol, request, decided,
+                                    served, usage, error)
+    if error is None:
+        yield f": x-slicewise-cost-usd={_money(cost)}\n\n".encode()
+
+
+async def dry_run(gw: Gateway, http: Request) -> Response:
+    try:
+        request = OPENAI.parse(await _body(http, gw.config.server.max_body_bytes))
+        decided = plan(gw.catalog, request, gw.ready)
+    except SlicewiseError as exc:
+        return error_response(OPENAI, exc, new_id())
+    body = {"route": decided.route, "router": decided.router, "model": decided.order[0],
+            "fallbacks": list(decided.order[1:]), "candidates": list(decided.candidates),
+            "reason": decided.reason, "baseline": decided.baseline}
+    return Response(orjson.dumps(body), media_type=JSON)
+
+
+async def _body(http: Request, limit: int) -> bytes:
+    declared = http.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestError(f"request body of {declared} bytes is over the limit of {limit}; "
+                           "send fewer or shorter messages", status=413)
+    body = await http.body()
+    if len(body) > limit:
+        raise RequestError(f"request body of {len(body)} bytes is over the limit of {limit}",
+                           status=413)
+    return body
+
+
+def _limits(request: ChatRequest, gw: Gateway) -> None:
+    most = gw.config.server.max_messages
+    if len(request.messages) > most:
+        raise RequestError(f"{len(request.messages)} messages is over the limit of {most}",
+                           param="messages")
+
+
+async def _unless_disconnected(http: Request, call: asyncio.Future[Any]) -> Any:
+    """Await ``call``, cancelling it if the client goes away first."""
+    watcher = asyncio.ensure_future(_disconnected(http))
+    try:
+        done, _ = await asyncio.wait({call, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        if call not in done:
+            call.cancel()
+            raise asyncio.CancelledError("client disconnected")
+        return call.result()
+    finally:
+        watcher.cancel()
+
+
+async def _disconnected(http: Request) -> None:
+    while True:
+        message = await http.receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+def error_response(protocol: Protocol, exc: SlicewiseError, request_id: str,
+                   decided: Plan | None = None) -> Response:
+    status = error_table.status_of(exc)
+    message = exc.message if isinstance(exc, RequestError) else str(exc)
+    body = protocol.error_body(message, error_table.error_type(protocol.name, status),
+                               error_table.param_of(exc), error_table.code_of(exc))
+    headers = {"x-slicewise-request-id": request_id}
+    if decided is not None:
+        headers["x-slicewise-route"] = decided.route
+    retry_after = getattr(exc, "retry_after", None)
+    if status == 429 and retry_after:
+        headers["retry-after"] = str(int(retry_after + 0.999))
+    return Response(body, status_code=status, media_type=JSON, headers=headers)
+
+
+def _headers(request_id: str, decided: Plan, model: str, cost: str) -> dict[str, str]:
+    return {"x-slicewise-request-id": request_id, "x-slicewise-route": decided.route,
+            "x-slicewise-model": model, "x-slicewise-cost-usd": cost}
+
+
+def _money(cost: Any) -> str:
+    return "unknown" if cost is None else format(cost, "f")
+
+
+def _counted(request: ChatRequest, chars: int) -> Any:
+    from slicewise.chat import Usage
+
+    return Usage(estimate_tokens(request), max(1, round(chars / 4)) if chars else 0)
+
+
+async def _aclose(events: Any) -> None:
+    closer = getattr(events, "aclose", None)
+    if closer is not None:
+        await closer()
+
+
+def _models_body(gw: Gateway) -> bytes:
+    created = int(gw.started)
+    entries = [_entry(name, created, "slicewise") for name in gw.catalog.routes]
+    entries += [_entry(name, created, m.provider) for name, m in gw.catalog.models.items()]
+    return orjson.dumps({"object": "list", "data": entries, "has_more": False,
+                         "first_id": entries[0]["id"] if entries else None,
+                         "last_id": entries[-1]["id"] if entries else None})
+
+
+def _entry(name: str, created: int, owner: str) -> dict[str, Any]:
+    # one entry readable by both SDKs: OpenAI's model object and Anthropic's ModelInfo
+    return {"id": name, "object": "model", "created": created, "owned_by": owner,
+            "type": "model", "display_name": name,
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created))}

@@ -1,0 +1,173 @@
+"""The gateway's runtime view of its configuration: models, providers and routes.
+
+Built once at start: prices come from the configuration, else from the offline price table;
+providers marked ``discover`` add the models they list; each route gets its router (the
+cold-start router, or a trained one loaded from its file) and its target.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from slicewise.cards import ModelCard
+from slicewise.chat import Usage
+from slicewise.config import Config, ModelConfig, ProviderConfig, RouteConfig
+from slicewise.config.prices import lookup
+from slicewise.errors import ConfigError
+from slicewise.providers.base import Provider
+from slicewise.routing.artifact import load as load_router
+from slicewise.routing.coldstart import ColdStartRouter
+from slicewise.routing.router import Router
+from slicewise.routing.target import Target, parse_target
+
+logger = logging.getLogger(__name__)
+MILLION = Decimal(1_000_000)
+
+
+@dataclass(frozen=True)
+class Model:
+    """One model at one provider, as the gateway serves it."""
+
+    name: str
+    provider: str
+    upstream: str
+    input_usd_per_mtok: Decimal | None
+    output_usd_per_mtok: Decimal | None
+    context_window: int | None = None
+    max_output_tokens: int | None = None
+    tier: int | None = None
+    capabilities: frozenset[str] = frozenset({"tools", "json", "stream"})
+    price_source: str = "config"
+
+    @property
+    def priced(self) -> bool:
+        return self.input_usd_per_mtok is not None and self.output_usd_per_mtok is not None
+
+    def cost(self, usage: Usage | None) -> Decimal | None:
+        """Exact cost of a call; ``None`` when the price or the usage is unknown."""
+        if usage is None or not self.priced:
+            return None
+        assert self.input_usd_per_mtok is not None and self.output_usd_per_mtok is not None
+        return (usage.input_tokens * self.input_usd_per_mtok
+                + usage.output_tokens * self.output_usd_per_mtok) / MILLION
+
+    def card(self) -> ModelCard:
+        return ModelCard(
+            self.name,
+            None if self.input_usd_per_mtok is None else float(self.input_usd_per_mtok),
+            None if self.output_usd_per_mtok is None else float(self.output_usd_per_mtok),
+            self.context_window, self.tier,
+        )
+
+
+@dataclass(frozen=True)
+class Route:
+    """A named route: its router, target, candidates (gateway names) and baseline."""
+
+    name: str
+    router: Router
+    target: Target
+    candidates: tuple[str, ...]
+    fallback: tuple[str, ...]
+    baseline: str | None
+    names: Mapping[str, str]
+    """Router's model name -> gateway model name."""
+
+
+@dataclass
+class Catalog:
+    models: dict[str, Model]
+    providers: dict[str, Provider]
+    routes: dict[str, Route]
+
+    def model(self, name: str) -> Model | None:
+        """A configured model, or an ad-hoc one at a configured provider (``provider/id``)."""
+        found = self.models.get(name)
+        if found is not None:
+            return found
+        provider, _, upstream = name.partition("/")
+        if provider in self.providers and upstream:
+            return _model(ModelConfig(name=name))
+        return None
+
+    async def aclose(self) -> None:
+        for provider in self.providers.values():
+            await provider.aclose()
+
+
+async def build(config: Config, env: Mapping[str, str] | None = None) -> Catalog:
+    env = os.environ if env is None else env
+    providers = {name: make_provider(name, p, env) for name, p in config.providers.items()}
+    models = {m.name: _model(m) for m in config.models}
+    for name, p in config.providers.items():
+        if p.discover:
+            for upstream in await providers[name].models():
+                models.setdefault(f"{name}/{upstream}", _model(ModelConfig(
+                    name=f"{name}/{upstream}")))
+    routes = {name: _route(name, r, models) for name, r in config.routes.items()}
+    return Catalog(models, providers, routes)
+
+
+def make_provider(name: str, config: ProviderConfig, env: Mapping[str, str]) -> Provider:
+    key = env.get(config.key_env) if config.key_env else None
+    if config.kind == "openai":
+        from slicewise.providers.openai import OpenAICompatible
+
+        return OpenAICompatible(name, config.base_url or "https://api.openai.com/v1", api_key=key,
+                                key_env=config.key_env, headers=dict(config.headers))
+    if config.kind == "anthropic":
+        from slicewise.providers.anthropic import Anthropic
+
+        return Anthropic(name, config.base_url or "https://api.anthropic.com", api_key=key,
+                         key_env=config.key_env)
+    from slicewise.providers.local import LocalProvider
+
+    return LocalProvider(name, Path(config.model_path) if config.model_path else None)
+
+
+def _model(config: ModelConfig) -> Model:
+    price_in, price_out, window = config.input_usd_per_mtok, config.output_usd_per_mtok, None
+    source = "config"
+    if price_in is None or price_out is None:
+        found_in, found_out, window = lookup(config.provider, config.upstream)
+        price_in = price_in if price_in is not None else found_in
+        price_out = price_out if price_out is not None else found_out
+        source = "genai-prices" if found_in is not None else "unknown"
+    if price_in is None or price_out is None:
+        logger.warning("model %s has no known price; its cost is reported as unknown",
+                       config.name)
+    return Model(config.name, config.provider, config.upstream, price_in, price_out,
+                 config.context_window or window, config.max_output_tokens, config.tier,
+                 frozenset(config.capabilities), source)
+
+
+def _route(name: str, config: RouteConfig, models: Mapping[str, Model]) -> Route:
+    candidates = config.candidates or tuple(m for m in models if models[m].priced)
+    if not candidates:
+        candidates = tuple(models)
+    if config.router == "coldstart":
+        router: Router = ColdStartRouter([models[m].card() for m in candidates])
+        names = {m: m for m in candidates}
+    else:
+        router = load_router(config.router)
+        names = {m: config.aliases.get(m, m) for m in router.models}
+        unknown = [m for m, g in names.items() if g not in models]
+        if unknown:
+            raise ConfigError(f"routes.{name}.router: {config.router} routes among "
+                              f"{', '.join(unknown)}, which are not configured models; map "
+                              "them under routes.{name}.aliases or add them under models")
+        candidates = tuple(g for g in names.values() if g in candidates)
+    return Route(name, router, parse_target(config.target), candidates, config.fallback,
+                 config.baseline or _dearest(candidates, models), names)
+
+
+def _dearest(candidates: tuple[str, ...], models: Mapping[str, Model]) -> str | None:
+    priced = [m for m in candidates if models[m].priced]
+    if not priced:
+        return None
+    return max(priced, key=lambda m: models[m].card().output_usd_per_mtok or 0.0)
