@@ -10,8 +10,9 @@ from typing import Any
 import orjson
 from rich.console import Console
 
+# wide enough for the eval table when output goes to a file or a pipe
 err = Console(stderr=True)
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 140)
 
 
 def print_json(value: Any) -> None:
