@@ -1,8 +1,8 @@
 """Featurizer benchmark: latency, batch throughput and a routing-quality proxy, as one JSON object.
 
-    PYTHONPATH=src python bench/features.py              # everything, ~3 min on one core
+    PYTHONPATH=src python bench/features.py              # everything, ~4 min on one core
     PYTHONPATH=src python bench/features.py --quick      # fewer prompts, no AUC
-    PYTHONPATH=src python bench/features.py --onnx /opt/onnxbench/bin/python
+    PYTHONPATH=src python bench/features.py --onnx /opt/onnxbench/bin/python  # +4 min
 
 Runs on one core (CPU affinity and BLAS threads pinned before numpy loads). For each registered
 featurizer it reports:

@@ -55,3 +55,16 @@ def test_unknown_token_drops_out() -> None:
 def test_missing_assets_are_an_artifact_error(tmp_path: Path) -> None:
     with pytest.raises(ArtifactError, match="distill_static"):
         StaticEmbedding(tmp_path)
+
+
+def test_no_torch_or_model2vec_on_the_hot_path() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from slicewise.features import featurizer; "
+        "featurizer('static-minilm').transform(['a prompt', 'another']); "
+        "print(sorted(m for m in ('torch', 'model2vec', 'transformers') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -34,10 +34,8 @@ _CHOICE = re.compile(r"^\s*\(?[A-Ea-e][).:] ", re.MULTILINE)
 
 def shape_features(texts: Sequence[str]) -> np.ndarray:
     """Float32 ``(len(texts), len(SHAPE_NAMES))``, columns in ``SHAPE_NAMES`` order."""
-    out = np.empty((len(texts), len(SHAPE_NAMES)), dtype=np.float32)
-    for i, text in enumerate(texts):
-        out[i] = _shape(text)
-    return out
+    rows = list(map(_shape, texts))
+    return np.array(rows, dtype=np.float32).reshape(len(texts), len(SHAPE_NAMES))
 
 
 def _shape(text: str) -> tuple[float, ...]:
@@ -49,8 +47,8 @@ def _shape(text: str) -> tuple[float, ...]:
         math.log1p(text.count("\n")) / 5.0,
         _share(raw, _DIGITS, chars) * 5.0,
         _share(raw, _MATH_CHARS, chars) * 10.0,
-        math.log1p(sum(text.count(m) for m in _CODE)) / 4.0,
-        math.log1p(sum(lower.count(m) for m in _MATH)) / 3.0,
+        math.log1p(sum(map(text.count, _CODE))) / 4.0,
+        math.log1p(sum(map(lower.count, _MATH))) / 3.0,
         math.log1p(text.count("?")) / 2.0,
         min(len(_CHOICE.findall(text)), 10) / 5.0,
         (len(raw) - len(text)) / chars,

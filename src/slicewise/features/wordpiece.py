@@ -50,6 +50,7 @@ class WordPieceIds:
         self._tokenizer = tokenizer
         self._vocab: dict[str, int] = tokenizer.get_vocab(with_added_tokens=False)
         self._unknown = (self._vocab["[UNK]"],)
+        self._longest = max(len(w) for w in self._vocab)  # no piece is longer
         self._base: dict[str, tuple[int, ...]] = {
             w: (i,) for w, i in self._vocab.items() if not w.startswith("##")
         }
@@ -57,39 +58,61 @@ class WordPieceIds:
         self._cache_words = cache_words
         self._learned = 0
         specials = [t.content for t in tokenizer.get_added_tokens_decoder().values()]
-        self._specials = re.compile("|".join(map(re.escape, specials)))
+        self._specials = re.compile("|".join(map(re.escape, specials)) or "(?!)")
 
     def ids(self, text: str) -> list[int]:
         """Token ids of one text, no special tokens added."""
-        if _SPLIT_DIFFERENTLY.search(text) is None and self._specials.search(text) is None:
-            return self._fast(text)
-        return list(self._tokenizer.encode(text, add_special_tokens=False).ids)
+        words = self._words(text)
+        if words is None:
+            return self._whole(text)
+        known = self._known  # _learn may start a new cache; this one is kept complete here
+        try:
+            return _lookup(known, words)
+        except KeyError:
+            known.update(self._learn(set(words).difference(known)))
+            return _lookup(known, words)
 
     def batch(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """All texts' ids end to end (int32) and where each text's ids start (int64, n + 1)."""
-        flat: list[int] = []
-        starts = np.zeros(len(texts) + 1, dtype=np.int64)
-        for i, ids in enumerate(map(self.ids, texts), start=1):
-            flat.extend(ids)
-            starts[i] = len(flat)
-        return np.array(flat, dtype=np.int32), starts
+        """All texts' ids end to end (int32) and where each text's ids start (int64, n + 1).
 
-    def _fast(self, text: str) -> list[int]:
-        words = _WORD.findall(text.lower())
-        known = self._known  # _learn may start a new cache; this one still has every old word
-        try:
-            return list(chain.from_iterable(map(known.__getitem__, words)))
-        except KeyError:
-            new = self._learn({w for w in words if w not in known})
-            return list(chain.from_iterable(new[w] if w in new else known[w] for w in words))
+        Words new to the cache are collected over the whole batch and learned in one go.
+        """
+        known = self._known
+        lists: list[list[int]] = []
+        later: list[tuple[int, list[str]]] = []
+        for text in texts:
+            words = self._words(text)
+            if words is None:
+                lists.append(self._whole(text))
+                continue
+            try:
+                lists.append(_lookup(known, words))
+            except KeyError:
+                later.append((len(lists), words))
+                lists.append([])
+        if later:
+            known.update(self._learn(set().union(*(words for _, words in later)).difference(known)))
+            for index, words in later:
+                lists[index] = _lookup(known, words)
+        return _flatten(lists)
+
+    def _words(self, text: str) -> list[str] | None:
+        """The text's words, or None if only the Rust tokenizer splits it right."""
+        if _SPLIT_DIFFERENTLY.search(text) or self._specials.search(text):
+            return None
+        words: list[str] = _WORD.findall(text.lower())
+        return words
+
+    def _whole(self, text: str) -> list[int]:
+        return list(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
     def _learn(self, words: set[str]) -> dict[str, tuple[int, ...]]:
-        """Pieces of words not seen before; remembered while the cache has room."""
+        """Pieces of words not seen before; remembered in the cache, which starts over when full."""
         plain = {w: self._split(w) for w in words if w.isascii() and w.isprintable()}
         other = sorted(words.difference(plain))
         new = {**plain, **self._rust(other)} if other else plain
         if self._learned + len(new) > self._cache_words:
-            self._known, self._learned = dict(self._base), 0  # start over: memory stays bounded
+            self._known, self._learned = dict(self._base), 0  # memory stays bounded
         self._known.update(new)
         self._learned += len(new)
         return new
@@ -100,7 +123,7 @@ class WordPieceIds:
             return self._unknown
         pieces, start = [], 0
         while start < len(word):
-            end, prefix = len(word), "##" if start else ""
+            end, prefix = min(len(word), start + self._longest), "##" if start else ""
             while end > start and (prefix + word[start:end]) not in self._vocab:
                 end -= 1
             if end == start:
@@ -116,3 +139,14 @@ class WordPieceIds:
             if index is not None:
                 pieces[words[index]].append(token)
         return {w: tuple(ids) for w, ids in pieces.items()}
+
+
+def _lookup(known: dict[str, tuple[int, ...]], words: list[str]) -> list[int]:
+    return list(chain.from_iterable(map(known.__getitem__, words)))
+
+
+def _flatten(lists: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    starts = np.zeros(len(lists) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, lists), dtype=np.int64, count=len(lists)), out=starts[1:])
+    flat = np.fromiter(chain.from_iterable(lists), dtype=np.int32, count=int(starts[-1]))
+    return flat, starts

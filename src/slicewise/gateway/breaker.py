@@ -56,10 +56,6 @@ def unhealthy(error: UpstreamError) -> bool:
     return True
 
 
-def throttled(error: UpstreamError) -> bool:
-    return isinstance(error, UpstreamStatus) and error.status == 429
-
-
 class Breaker:
     """The circuit breaker of one model; see the module docstring for the rules."""
 
@@ -135,9 +131,8 @@ class Breaker:
         """Report how a call ended: ``None`` for an answer, else the error it raised."""
         if error is None:
             self.success()
-        elif throttled(error):
-            retry_after = error.retry_after if isinstance(error, UpstreamStatus) else None
-            self.hold(retry_after or 0.0)
+        elif isinstance(error, UpstreamStatus) and error.status == 429:
+            self.hold(error.retry_after or 0.0)
         elif unhealthy(error):
             self.failure()
         else:
@@ -193,6 +188,14 @@ class Breakers:
         return self[model].allow()
 
     def record(self, model: str, error: UpstreamError | None) -> None:
+        """Report how a call of ``model`` ended; see ``Breaker.record``."""
+        self[model].record(error)
+
+    def success(self, model: str) -> None:
+        self[model].record(None)
+
+    def failure(self, model: str, error: UpstreamError) -> None:
+        """A call of ``model`` raised ``error``; whether it counts is ``Breaker.record``'s rule."""
         self[model].record(error)
 
     def states(self) -> dict[str, str]:

@@ -60,8 +60,7 @@ class RetryPolicy:
             )
         if not 0 <= self.base <= self.cap:
             raise ConfigError(
-                f"retry base {self.base} and cap {self.cap}: both are seconds, "
-                "with 0 <= base <= cap"
+                f"retry base {self.base} and cap {self.cap}: use seconds with 0 <= base <= cap"
             )
         if self.jitter not in JITTERS:
             raise ConfigError(f"retry jitter {self.jitter!r}: use one of {', '.join(JITTERS)}")

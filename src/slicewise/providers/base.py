@@ -25,8 +25,9 @@ class Provider(abc.ABC):
         """
 
     @abc.abstractmethod
-    def stream(self, model: str, request: ChatRequest, timeout: float
-               ) -> AsyncIterator[StreamEvent]:
+    def stream(
+        self, model: str, request: ChatRequest, timeout: float
+    ) -> AsyncIterator[StreamEvent]:
         """A streaming call: deltas, then one ``StreamEnd``.
 
         ``timeout`` bounds the wait for each event. Failures before the first event raise

@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 import orjson
 
+from slicewise.chat import Tool, ToolChoice
 from slicewise.errors import RequestError
 
 Obj = dict[str, Any]
@@ -49,7 +50,8 @@ def load_body(body: bytes) -> Obj:
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise RequestError(f"the request body is not valid JSON ({exc}); send one JSON object")
+        message = f"the request body is not valid JSON ({exc}); send one JSON object"
+        raise RequestError(message) from None
     if not isinstance(value, dict):
         raise RequestError(f"the request body is {kind(value)}; send one JSON object")
     return value
@@ -116,12 +118,23 @@ def opt_list(obj: Obj, key: str, param: str) -> list[Any] | None:
     return value
 
 
+def req_object(obj: Obj, key: str, param: str, hint: str) -> Obj:
+    """A required object; ``hint`` says what to send."""
+    value = obj.get(key)
+    if value is None:
+        fail(at(param, key), f"missing; {hint}")
+    return expect_object(value, at(param, key))
+
+
 def one_of(value: Any, param: str, allowed: tuple[str, ...]) -> str:
     """``value`` if it is one of ``allowed``; otherwise an error listing them."""
     if value in allowed:
         return str(value)
+    listed = ", ".join(allowed)
+    if value is None:
+        fail(param, f"missing; use one of {listed}")
     shown = repr(value) if isinstance(value, str) else kind(value)
-    fail(param, f"{shown} is not allowed; use one of {', '.join(allowed)}")
+    fail(param, f"{shown} is not allowed; use one of {listed}")
 
 
 def str_list(value: Any, param: str) -> tuple[str, ...]:
@@ -146,3 +159,17 @@ def reject(obj: Obj, key: str, why: str) -> None:
     value = obj.get(key)
     if value is not None and value is not False:
         fail(key, f"not supported: {why}")
+
+
+CHOICE_WORDS = ("auto", "none", "required")
+
+
+def named_tool(name: str, tools: tuple[Tool, ...], param: str) -> ToolChoice:
+    """A tool the client forces by name; it must be one of ``tools``."""
+    names = [tool.name for tool in tools]
+    if name not in names:
+        allowed = f"use one of {', '.join(names)}" if names else "send it in tools first"
+        fail(param, f"{name!r} is not one of the tools; {allowed}")
+    if name in CHOICE_WORDS:
+        fail(param, f"a tool named {name!r} cannot be forced by name here; rename the tool")
+    return name

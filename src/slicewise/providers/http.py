@@ -1,0 +1,349 @@
+"""Shared HTTP plumbing for the provider adapters.
+
+``Upstream`` is the HTTP side of one provider: one pooled client (HTTP/1.1 keep-alive), its
+credentials, and the one place that turns every failure into the ``UpstreamError`` tree::
+
+    error status (3xx, 4xx, 5xx)   UpstreamStatus, with Retry-After; 401/403 name the key's variable
+    timeout                        UpstreamTimeout
+    unreachable, connection lost   UpstreamConnection (before the first event)
+    not JSON, wrong shape          UpstreamProtocol
+    stream ends early or breaks    UpstreamProtocol ("stream cut after N events")
+
+Each chat call writes one INFO line: provider, model, status, latency and tokens; never a
+prompt, a completion or a key. The key is also scrubbed from any message an upstream echoes.
+
+The client library is httpx2, the maintained continuation of httpx (same API) that the official
+``openai`` and ``anthropic`` SDKs are built on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import logging
+import math
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx2
+import orjson
+
+from slicewise.chat import ChatResponse, StreamEnd, StreamEvent, Usage
+from slicewise.errors import (
+    UpstreamConnection,
+    UpstreamError,
+    UpstreamProtocol,
+    UpstreamStatus,
+    UpstreamTimeout,
+)
+from slicewise.wire import shape
+from slicewise.wire.sse import ServerEvent, SSEDecoder
+
+logger = logging.getLogger(__name__)
+
+LIMITS = httpx2.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=90.0)
+MODELS_TIMEOUT = 10.0
+DRAIN_SECONDS = 0.5
+"""How long the rest of a stream's body may take after its last event."""
+MESSAGE_LIMIT = 500
+"""Characters kept of an upstream's error message."""
+
+Body = dict[str, Any]
+Parse = Callable[[Body], ChatResponse]
+Feed = Callable[[str, bytes], list[StreamEvent]]
+"""A wire stream reader: an event's name and data in, our stream events out."""
+
+
+def new_client() -> httpx2.AsyncClient:
+    """A client for one provider: pooled HTTP/1.1 keep-alive connections, no redirects."""
+    return httpx2.AsyncClient(limits=LIMITS, http1=True, http2=False, follow_redirects=False)
+
+
+def resolve_key(api_key: str | None, key_env: str | None) -> str | None:
+    """The key given, else the one in the environment variable ``key_env``, else none."""
+    if api_key is not None:
+        return api_key
+    return os.environ.get(key_env) if key_env else None
+
+
+class Upstream:
+    """One provider's HTTP calls. ``headers`` carry its credentials; ``secret`` is scrubbed."""
+
+    def __init__(
+        self,
+        provider: str,
+        headers: Mapping[str, str],
+        secret: str | None,
+        key_env: str | None,
+        client: httpx2.AsyncClient | None = None,
+    ) -> None:
+        self.provider = provider
+        self._headers = {"content-type": "application/json", **headers}
+        self._secret = secret
+        self._key_env = key_env
+        self._client = client or new_client()
+        self._owns_client = client is None
+
+    async def complete(
+        self, url: str, body: Body, model: str, timeout: float, parse: Parse
+    ) -> ChatResponse:
+        """POST ``body`` and ``parse`` the JSON answer; ``timeout`` bounds the whole call."""
+        call = _CallLog(self.provider, model)
+        try:
+            async with asyncio.timeout(timeout):
+                response = await self._client.post(
+                    url, content=orjson.dumps(body), headers=self._headers, timeout=timeout
+                )
+            call.status = response.status_code
+            if response.status_code >= 300:
+                raise self.status_error(response.status_code, response.headers, response.content)
+            result = parse(shape.load_object(response.content, self.provider, "response body"))
+            call.usage = result.usage
+            return result
+        except (TimeoutError, httpx2.TimeoutException) as exc:
+            raise call.failed(UpstreamTimeout(self.provider, f"no answer in {timeout:g}s")) from exc
+        except (httpx2.HTTPError, httpx2.InvalidURL) as exc:
+            raise call.failed(self._transport_error(exc, url)) from exc
+        except UpstreamError as exc:
+            call.failed(exc)
+            raise
+        except asyncio.CancelledError:
+            call.error = "cancelled"
+            raise
+        finally:
+            call.log()
+
+    async def stream(
+        self, url: str, body: Callable[[], Body], model: str, timeout: float, feed: Feed
+    ) -> AsyncIterator[StreamEvent]:
+        """POST ``body()`` and yield what ``feed`` makes of each server-sent event.
+
+        Nothing runs before the first ``__anext__``, so every failure before the first event
+        raises from it. ``timeout`` bounds each wait for the upstream. The terminal event is
+        yielded once the response is done with, so its connection is already back in the pool
+        when the caller stops there.
+        """
+        content = orjson.dumps(body())
+        call = _CallLog(self.provider, model)
+        try:
+            async with self._client.stream(
+                "POST", url, content=content, headers=self._headers, timeout=timeout
+            ) as response:
+                call.status = response.status_code
+                await self._check_stream(response)
+                async for ev in _until_end(response, feed, call):
+                    yield ev
+            if call.end is None:
+                how = "the upstream closed it before its last event"
+                raise UpstreamProtocol(self.provider, _cut(call.events, how))
+            call.usage = call.end.usage
+            call.log()
+            yield call.end
+        except httpx2.TimeoutException as exc:
+            after = f" after {call.events} events" if call.events else ""
+            problem = UpstreamTimeout(self.provider, f"no data for {timeout:g}s{after}")
+            raise call.failed(problem) from exc
+        except (httpx2.HTTPError, httpx2.InvalidURL) as exc:
+            cut = UpstreamProtocol(
+                self.provider, _cut(call.events, f"the connection failed ({exc})")
+            )
+            raise call.failed(cut if call.events else self._transport_error(exc, url)) from exc
+        except UpstreamError as exc:
+            call.failed(exc)
+            raise
+        except (GeneratorExit, asyncio.CancelledError):
+            call.error = "cancelled"
+            raise
+        finally:
+            call.log()
+
+    async def list_ids(self, url: str, params: Mapping[str, str] | None = None) -> list[str]:
+        """The ``id`` of each entry of ``data`` in the JSON at ``url``; ``[]`` on any failure."""
+        try:
+            response = await self._client.get(
+                url, headers=self._headers, params=params, timeout=MODELS_TIMEOUT
+            )
+            if response.status_code >= 300:
+                raise self.status_error(response.status_code, response.headers, response.content)
+            listing = shape.load_object(response.content, self.provider, "model list")
+            entries = shape.array(listing.get("data"), self.provider, "data")
+            return [self._entry_id(entry) for entry in entries]
+        except (httpx2.HTTPError, httpx2.InvalidURL, UpstreamError) as exc:
+            logger.debug("provider=%s listing models failed: %s", self.provider, exc)
+            return []
+
+    def _entry_id(self, entry: Any) -> str:
+        return shape.text(shape.obj(entry, self.provider, "data[]").get("id"), self.provider, "id")
+
+    async def aclose(self) -> None:
+        """Close the client, if this provider made it."""
+        if self._owns_client:
+            await self._client.aclose()
+
+    def status_error(self, status: int, headers: httpx2.Headers, body: bytes) -> UpstreamStatus:
+        """The error for an HTTP error status, with the upstream's own message."""
+        message = self._redact(error_message(body))
+        if status in (401, 403):
+            message = f"{message}; {self._key_hint()}"
+        return UpstreamStatus(self.provider, status, message, retry_after(headers))
+
+    async def _check_stream(self, response: httpx2.Response) -> None:
+        if response.status_code >= 300:
+            await response.aread()
+            raise self.status_error(response.status_code, response.headers, response.content)
+        if response.headers.get("content-type", "").startswith("application/json"):
+            await response.aread()
+            body = shape.snippet(response.content)
+            raise UpstreamProtocol(
+                self.provider, f"answered a stream with JSON, not events: {body}"
+            )
+
+    def _transport_error(self, exc: Exception, url: str) -> UpstreamError:
+        where = url.split("?", 1)[0]
+        if isinstance(exc, httpx2.DecodingError):
+            return UpstreamProtocol(self.provider, f"answer could not be decoded: {exc}")
+        return UpstreamConnection(self.provider, f"cannot reach {where}: {_describe(exc)}")
+
+    def _key_hint(self) -> str:
+        if self._key_env:
+            return f"check that the environment variable {self._key_env} holds a valid key"
+        if self._secret:
+            return "check the api_key configured for this provider"
+        return "no key was sent; set key_env (or api_key) for this provider"
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._secret, "[redacted]") if self._secret else text
+
+
+async def _until_end(
+    response: httpx2.Response, feed: Feed, call: _CallLog
+) -> AsyncIterator[StreamEvent]:
+    """The events before the terminal one, which is kept as ``call.end``; then the rest of
+    the body is read, so the connection can serve another call."""
+    events = _server_events(response)
+    async for event, data in events:
+        for ev in feed(event, data):
+            if type(ev) is StreamEnd:
+                call.end = ev
+                await _drain(events)
+                return
+            call.events += 1
+            yield ev
+
+
+async def _drain(events: AsyncIterator[ServerEvent]) -> None:
+    # a server that keeps the body open after its last event loses the connection instead
+    with contextlib.suppress(TimeoutError, httpx2.HTTPError):
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for _ in events:
+                pass
+
+
+async def _server_events(response: httpx2.Response) -> AsyncIterator[ServerEvent]:
+    decoder = SSEDecoder()
+    async for chunk in response.aiter_bytes():
+        for item in decoder.feed(chunk):
+            yield item
+    for item in decoder.close():
+        yield item
+
+
+def _cut(count: int, how: str) -> str:
+    return f"stream cut after {count} events: {how}"
+
+
+def _describe(exc: Exception) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def error_message(body: bytes) -> str:
+    """The message in an error body (OpenAI's, Anthropic's, or a proxy's), shortened."""
+    try:
+        obj = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        obj = None
+    found = _message_in(obj)
+    if found is None:
+        found = body.decode("utf-8", "replace").strip() or "no message in the response body"
+    return found if len(found) <= MESSAGE_LIMIT else found[:MESSAGE_LIMIT] + "..."
+
+
+def _message_in(obj: Any) -> str | None:
+    if not isinstance(obj, dict):
+        return None
+    error = obj.get("error")
+    if isinstance(error, dict):
+        error = error.get("message")
+    for candidate in (error, obj.get("message"), obj.get("detail")):
+        if isinstance(candidate, str) and candidate:
+            return candidate
+    return None
+
+
+def retry_after(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """Seconds to wait, from ``retry-after-ms``, or ``retry-after`` in seconds or as a date."""
+    millis = _seconds(headers.get("retry-after-ms"))
+    if millis is not None:
+        return millis / 1000
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    seconds = _seconds(value)
+    if seconds is not None:
+        return seconds
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        number = float(value) if value else None
+    except ValueError:
+        return None
+    return number if number is not None and math.isfinite(number) and number >= 0 else None
+
+
+class _CallLog:
+    """What the one log line of an upstream call says; filled in as the call goes."""
+
+    def __init__(self, provider: str, model: str) -> None:
+        self.provider = provider
+        self.model = model
+        self.started = time.perf_counter()
+        self.status: int | str = "-"
+        self.usage: Usage | None = None
+        self.error: str | None = None
+        self.events = 0
+        """Stream events passed on so far."""
+        self.end: StreamEnd | None = None
+        self._logged = False
+
+    def failed(self, error: UpstreamError) -> UpstreamError:
+        self.error = type(error).__name__
+        return error
+
+    def log(self) -> None:
+        """Write the call's line, once."""
+        if self._logged:
+            return
+        self._logged = True
+        latency = (time.perf_counter() - self.started) * 1000
+        tokens = (self.usage.input_tokens, self.usage.output_tokens) if self.usage else ("-", "-")
+        logger.info(
+            "upstream call provider=%s model=%s status=%s latency_ms=%.0f "
+            "input_tokens=%s output_tokens=%s%s",
+            self.provider,
+            self.model,
+            self.status,
+            latency,
+            *tokens,
+            f" error={self.error}" if self.error else "",
+        )

@@ -1,0 +1,3 @@
+from tests.fakes.fixtures import fake_upstream, fake_upstream_session
+
+__all__ = ["fake_upstream", "fake_upstream_session"]
