@@ -18,7 +18,16 @@ from typing import Any
 
 import orjson
 
-from slicewise.chat import ChatRequest, ChatResponse, Message, Tool, ToolCall, ToolChoice, Usage
+from slicewise.chat import (
+    ChatRequest,
+    ChatResponse,
+    Message,
+    ResponseFormat,
+    Tool,
+    ToolCall,
+    ToolChoice,
+    Usage,
+)
 from slicewise.errors import RequestError, UpstreamProtocol
 from slicewise.wire import shape, stops
 from slicewise.wire.anthropic_request import parse_request
@@ -67,14 +76,7 @@ def error_body(message: str, type: str, param: str | None = None, code: str | No
 def build_request(model: str, req: ChatRequest) -> dict[str, Any]:
     """The upstream body for ``model`` (Anthropic's own id), without ``stream``."""
     system, turns = _split_system(req.messages)
-    if req.response_format is not None and req.response_format.kind == "json_schema":
-        hint = "send json_object, or use a model whose provider supports json_schema"
-        raise RequestError(
-            f"response_format: json_schema is not supported by this model's provider; {hint}",
-            param="response_format",
-        )
-    if req.response_format is not None and req.response_format.kind == "json_object":
-        system.append(JSON_INSTRUCTION)
+    system += _format_instruction(req.response_format)
     body: dict[str, Any] = {
         "model": model,
         "max_tokens": req.max_tokens or DEFAULT_MAX_TOKENS,
@@ -110,6 +112,19 @@ def parse_response(obj: dict[str, Any], served: str) -> ChatResponse:
             input_tokens(usage, provider),
             shape.count(usage.get("output_tokens"), provider, "usage.output_tokens"),
         ),
+    )
+
+
+def _format_instruction(fmt: ResponseFormat | None) -> list[str]:
+    """What a response format adds to the system prompt; ``json_schema`` has no equivalent."""
+    if fmt is None or fmt.kind == "text":
+        return []
+    if fmt.kind == "json_object":
+        return [JSON_INSTRUCTION]
+    hint = "send json_object, or use a model whose provider supports json_schema"
+    raise RequestError(
+        f"response_format: json_schema is not supported by this model's provider; {hint}",
+        param="response_format",
     )
 
 
