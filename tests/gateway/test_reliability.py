@@ -147,3 +147,20 @@ def test_every_request_is_in_the_ledger(gateway, fake_upstream: FakeUpstream) ->
     assert sorted(r["status"] for r in rows) == [200, 200, 404, 502]
     served = [r for r in rows if r["status"] == 200]
     assert all(r["cost_usd"] is not None and r["baseline_cost_usd"] is not None for r in served)
+
+
+def test_untranslatable_request_falls_back_to_a_model_that_can(gateway,
+                                                               fake_upstream: FakeUpstream
+                                                               ) -> None:
+    server = gateway(routes={"pair": {"target": "0.5", "candidates": [
+        "openai/gpt-4o-mini", "anthropic/claude-3-5-haiku-latest"],
+        "fallback": ["openai/gpt-4o-mini"]}})
+    schema = {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}
+    claude = post(server, {"model": "anthropic/claude-3-5-haiku-latest", "messages": HI,
+                           "response_format": schema})
+    assert claude.status_code == 400
+    assert "json_schema is not supported" in claude.json()["error"]["message"]
+    assert claude.json()["error"]["param"] == "response_format"
+    routed = post(server, {"model": "pair", "messages": HI, "response_format": schema})
+    assert routed.status_code == 200
+    assert routed.headers["x-slicewise-model"] == "openai/gpt-4o-mini"

@@ -47,17 +47,26 @@ def test_ineligible_and_unpriced_models_are_never_chosen() -> None:
 
 @pytest.mark.parametrize(
     ("text", "target"),
-    [("0.95", Target("share", 0.95)), ("quality=0.8", Target("quality", 0.8)),
-     ("max_cost=0.002", Target("max_cost", 0.002)), ("wtp=3", Target("wtp", 3.0))],
+    [
+        ("0.95", Target("share", 0.95)),
+        ("quality=0.8", Target("quality", 0.8)),
+        ("max_cost=0.002", Target("max_cost", 0.002)),
+        ("wtp=3", Target("wtp", 3.0)),
+    ],
 )
 def test_parse_target(text: str, target: Target) -> None:
     assert parse_target(text) == target
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("speed=1", "unknown kind 'speed'"), ("abc", "'abc' is not a number"),
-    ("quality=2", "quality is a score in \\[0, 1\\]"), ("0", "share of best single"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("speed=1", "unknown kind 'speed'"),
+        ("abc", "'abc' is not a number"),
+        ("quality=2", "quality is a score in \\[0, 1\\]"),
+        ("0", "share of best single"),
+    ],
+)
 def test_bad_targets_say_what_is_allowed(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_target(text)

@@ -25,8 +25,10 @@ def realised(router, table, target: Target) -> tuple[float, np.ndarray]:
 
 @pytest.mark.parametrize("kind", ["predictor", "cluster"])
 def test_learned_router_sends_hard_prompts_to_the_strong_model(outcomes_file, kind) -> None:
-    router = train(load_outcomes(outcomes_file(400)), Settings(kind=kind, features="tfidf",
-                                                               folds=3, clusters=8))
+    router = train(
+        load_outcomes(outcomes_file(400)),
+        Settings(kind=kind, features="tfidf", folds=3, clusters=8),
+    )
     fresh = load_outcomes(outcomes_file(200, seed=7, name="fresh.jsonl"))
     _, choice = realised(router, fresh, Target("share", 0.95))
     hard = np.array([t == "hard" for t in fresh.tasks])
@@ -74,8 +76,9 @@ def test_every_kind_trains_saves_and_loads(outcomes_file, tmp_path: Path, kind: 
 
 def test_route_explains_one_decision(outcomes_file) -> None:
     router = train(load_outcomes(outcomes_file(200)), FAST)
-    route = router.route((("user", "What is the capital of Peru? Answer in one word."),),
-                         Target("share", 0.9))
+    route = router.route(
+        (("user", "What is the capital of Peru? Answer in one word."),), Target("share", 0.9)
+    )
     assert route.model in router.models
     assert {c.model for c in route.candidates} == set(router.models)
     assert route.model in route.reason and "target share=0.9" in route.reason

@@ -17,7 +17,7 @@ from slicewise.evaluation.run import Evaluation, Pair, evaluate
 from slicewise.outcomes import concat, load_outcomes
 from slicewise.routing.train import LEARNED, Settings
 
-COMPARED = ("predictor", "cluster")
+COMPARED = ("ensemble", "predictor", "knn", "cluster")
 
 
 def add_parser(commands: Any) -> None:

@@ -139,6 +139,9 @@ async def chat(gw: Gateway, http: Request, protocol: Protocol) -> Response:
         gw.recorder.failed(request_id, arrived, started, protocol, request, decided, exc.last,
                            exc.attempts)
         return error_response(protocol, exc.last, request_id, decided)
+    except RequestError as exc:
+        gw.recorder.failed(request_id, arrived, started, protocol, request, decided, exc)
+        return error_response(protocol, exc, request_id, decided)
     except asyncio.CancelledError:
         gw.recorder.failed(request_id, arrived, started, protocol, request, decided,
                            RequestError("client disconnected", status=499))
@@ -160,6 +163,9 @@ async def _stream(gw: Gateway, http: Request, protocol: Protocol, request: ChatR
         gw.recorder.failed(request_id, arrived, started, protocol, request, decided, exc.last,
                            exc.attempts)
         return error_response(protocol, exc.last, request_id, decided)
+    except RequestError as exc:
+        gw.recorder.failed(request_id, arrived, started, protocol, request, decided, exc)
+        return error_response(protocol, exc, request_id, decided)
     writer = protocol.stream(request, request_id, served.model.name, int(arrived),
                              estimate_tokens(request))
     body = _relay(gw, protocol, writer, first, events, request, decided, served, request_id,

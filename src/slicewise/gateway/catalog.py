@@ -118,8 +118,12 @@ def make_provider(name: str, config: ProviderConfig, env: Mapping[str, str]) -> 
     if config.kind == "openai":
         from slicewise.providers.openai import OpenAICompatible
 
-        return OpenAICompatible(name, config.base_url or "https://api.openai.com/v1", api_key=key,
-                                key_env=config.key_env, headers=dict(config.headers))
+        url = config.base_url or "https://api.openai.com/v1"
+        # OpenAI itself wants max_completion_tokens (its reasoning models refuse max_tokens);
+        # other OpenAI-compatible servers mostly know only max_tokens
+        field = "max_completion_tokens" if "api.openai.com" in url else "max_tokens"
+        return OpenAICompatible(name, url, api_key=key, key_env=config.key_env,
+                                headers=dict(config.headers), token_field=field)
     if config.kind == "anthropic":
         from slicewise.providers.anthropic import Anthropic
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from slicewise.chat import ChatRequest, ChatResponse, StreamEvent
-from slicewise.errors import UpstreamError, UpstreamStatus
+from slicewise.errors import RequestError, UpstreamError, UpstreamStatus
 from slicewise.gateway.breaker import Breakers
 from slicewise.gateway.catalog import Catalog, Model
 from slicewise.gateway.plan import Plan
@@ -78,14 +78,25 @@ class Dispatcher:
                    call: Callable[[Model, float], Awaitable[T]]) -> tuple[T, Served]:
         attempts: list[dict[str, Any]] = []
         last: UpstreamError | None = None
+        refused: RequestError | None = None
         for name in plan.order:
             model = self.catalog.model(name)
             assert model is not None
-            result, last = await self._try_model(model, deadline, call, attempts)
-            if last is None:
+            try:
+                result, error = await self._try_model(model, deadline, call, attempts)
+            except RequestError as exc:
+                # this model's protocol cannot carry the request (say, json_schema to
+                # Anthropic): another model may; if none can, the client hears why
+                refused = exc
+                attempts.append({"model": name, "error": "RequestError", "status": 400})
+                continue
+            if error is None:
                 return result, Served(model, attempts)  # type: ignore[return-value]
-            if isinstance(last, UpstreamStatus) and last.status in CLIENT_FAULTS:
+            last = error
+            if isinstance(error, UpstreamStatus) and error.status in CLIENT_FAULTS:
                 break
+        if last is None and refused is not None:
+            raise refused
         assert last is not None
         raise Exhausted(attempts, last)
 

@@ -143,15 +143,8 @@ class Upstream:
             call.usage = call.end.usage
             call.log()
             yield call.end
-        except httpx2.TimeoutException as exc:
-            after = f" after {call.events} events" if call.events else ""
-            problem = UpstreamTimeout(self.provider, f"no data for {timeout:g}s{after}")
-            raise call.failed(problem) from exc
         except (httpx2.HTTPError, httpx2.InvalidURL) as exc:
-            cut = UpstreamProtocol(
-                self.provider, _cut(call.events, f"the connection failed ({exc})")
-            )
-            raise call.failed(cut if call.events else self._transport_error(exc, url)) from exc
+            raise call.failed(self._stream_error(exc, call.events, url, timeout)) from exc
         except UpstreamError as exc:
             call.failed(exc)
             raise
@@ -201,6 +194,15 @@ class Upstream:
             raise UpstreamProtocol(
                 self.provider, f"answered a stream with JSON, not events: {body}"
             )
+
+    def _stream_error(self, exc: Exception, events: int, url: str, timeout: float) -> UpstreamError:
+        """A transport failure during a stream, before or after ``events`` events."""
+        after = f" after {events} events" if events else ""
+        if isinstance(exc, httpx2.TimeoutException):
+            return UpstreamTimeout(self.provider, f"no data for {timeout:g}s{after}")
+        if not events:
+            return self._transport_error(exc, url)
+        return UpstreamProtocol(self.provider, _cut(events, f"the connection failed ({exc})"))
 
     def _transport_error(self, exc: Exception, url: str) -> UpstreamError:
         where = url.split("?", 1)[0]

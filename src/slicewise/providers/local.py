@@ -78,6 +78,7 @@ class LocalProvider(Provider):
         self.model_id = DEFAULT_MODEL_ID if model_path is None else path.stem.lower()
         self._engine = LocalEngine(path, n_ctx, n_threads)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"slicewise-{name}")
+        self._closed = False
 
     async def models(self) -> list[str]:
         return [self.model_id]
@@ -117,6 +118,7 @@ class LocalProvider(Provider):
         return self._stream(model, request, timeout)
 
     async def aclose(self) -> None:
+        self._closed = True
         self._worker.shutdown(wait=False, cancel_futures=True)
         await asyncio.to_thread(self._engine.close)
 
@@ -164,6 +166,8 @@ class LocalProvider(Provider):
         return item
 
     def _prepare(self, model: str, request: ChatRequest) -> dict[str, Any]:
+        if self._closed:
+            raise UpstreamConnection(self.name, "the provider is closed")
         if model != self.model_id:
             raise RequestError(
                 f"model {self.name}/{model} does not exist; this provider serves "

@@ -7,8 +7,8 @@ loading and every generation; the model is read from disk on first use, once.
 Each generation carries a ``Generation``: a cancel flag the event loop sets, and the token
 counts llama.cpp does not report while streaming. Both ride on a stopping criterion that
 llama.cpp calls once per sampled token, so a cancelled generation ends at its next token.
-The one thing it cannot cut short is the prompt's evaluation (a single batch, about a second
-for a full 2,048-token context on two cores).
+The one thing it cannot cut short is the prompt's evaluation: up to about 10 s for a full
+2,048-token context on one thread (docs/local-slice.md says what would fix it).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class Generation:
     prompt_tokens: int = 0
     sampled_tokens: int = 0
     """Tokens sampled so far, counting an end-of-turn token if one ended the generation."""
-    _seen: int = 0
+    _seen: int = field(default=0, init=False, repr=False)
 
     def __call__(self, tokens: Any, logits: Any) -> bool:
         """llama.cpp's stopping criterion, called with the tokens before each sampled one.

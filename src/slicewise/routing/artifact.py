@@ -23,6 +23,8 @@ from slicewise.routing.baselines import ConstantRouter, FixedRouter, RandomRoute
 from slicewise.routing.calibrate import Calibration
 from slicewise.routing.cluster import ClusterRouter
 from slicewise.routing.cost import CostModel
+from slicewise.routing.ensemble import EnsembleRouter
+from slicewise.routing.knn import KnnRouter
 from slicewise.routing.predictor import PredictorRouter
 from slicewise.routing.router import Router
 
@@ -30,12 +32,25 @@ FORMAT = "slicewise-router"
 VERSION = 1
 ROUTERS: dict[str, type[Router]] = {
     cls.kind: cls
-    for cls in (PredictorRouter, ClusterRouter, ConstantRouter, FixedRouter, RandomRouter)
+    for cls in (
+        PredictorRouter,
+        ClusterRouter,
+        KnnRouter,
+        EnsembleRouter,
+        ConstantRouter,
+        FixedRouter,
+        RandomRouter,
+    )
 }
 
 
-def save(router: Router, path: str | Path, *, fingerprint: str = "",
-         metrics: dict[str, Any] | None = None) -> None:
+def save(
+    router: Router,
+    path: str | Path,
+    *,
+    fingerprint: str = "",
+    metrics: dict[str, Any] | None = None,
+) -> None:
     from safetensors.numpy import save_file
 
     tensors = {f"router.{k}": np.ascontiguousarray(v) for k, v in router.arrays().items()}
@@ -43,8 +58,9 @@ def save(router: Router, path: str | Path, *, fingerprint: str = "",
     tensors["cost.per_token"] = router.cost.per_token
     featurizer = router.featurizer
     if featurizer is not None:
-        tensors.update({f"features.{k}": np.ascontiguousarray(v)
-                        for k, v in featurizer.arrays().items()})
+        tensors.update(
+            {f"features.{k}": np.ascontiguousarray(v) for k, v in featurizer.arrays().items()}
+        )
     header = {
         "format": FORMAT,
         "version": VERSION,
@@ -67,24 +83,30 @@ def header(path: str | Path) -> dict[str, Any]:
 
     path = Path(path)
     if not path.is_file():
-        raise ArtifactError(f"{path}: no such router file; train one with "
-                            "`slicewise train --data OUTCOMES --out ROUTER`")
+        raise ArtifactError(
+            f"{path}: no such router file; train one with "
+            "`slicewise train --data OUTCOMES --out ROUTER`"
+        )
     try:
         with safe_open(str(path), framework="numpy") as handle:
             meta = handle.metadata() or {}
     except Exception as exc:  # noqa: BLE001 - safetensors raises several untyped errors
-        raise ArtifactError(f"{path}: not a slicewise router file ({exc}); "
-                            "retrain it with `slicewise train`") from None
+        raise ArtifactError(
+            f"{path}: not a slicewise router file ({exc}); retrain it with `slicewise train`"
+        ) from None
     try:
         head = json.loads(meta["slicewise"])
     except (KeyError, json.JSONDecodeError):
-        raise ArtifactError(f"{path}: a safetensors file, but not a slicewise router "
-                            "(no slicewise header)") from None
+        raise ArtifactError(
+            f"{path}: a safetensors file, but not a slicewise router (no slicewise header)"
+        ) from None
     if head.get("format") != FORMAT:
         raise ArtifactError(f"{path}: format {head.get('format')!r} is not {FORMAT!r}")
     if head.get("version") != VERSION:
-        raise ArtifactError(f"{path}: router format version {head.get('version')} is not "
-                            f"supported (this slicewise reads version {VERSION}); retrain it")
+        raise ArtifactError(
+            f"{path}: router format version {head.get('version')} is not "
+            f"supported (this slicewise reads version {VERSION}); retrain it"
+        )
     return dict(head)
 
 
@@ -99,26 +121,36 @@ def load(path: str | Path) -> Router:
     except ArtifactError:
         raise
     except (KeyError, TypeError, ValueError) as exc:
-        raise ArtifactError(f"{path}: router file is incomplete or corrupt ({exc}); "
-                            "retrain it") from None
+        raise ArtifactError(
+            f"{path}: router file is incomplete or corrupt ({exc}); retrain it"
+        ) from None
 
 
 def _restore(head: dict[str, Any], tensors: dict[str, np.ndarray]) -> Router:
     kind = head["kind"]
     if kind not in ROUTERS:
-        raise ArtifactError(f"router kind {kind!r} is unknown to this slicewise; "
-                            f"it knows {', '.join(ROUTERS)}")
+        raise ArtifactError(
+            f"router kind {kind!r} is unknown to this slicewise; it knows {', '.join(ROUTERS)}"
+        )
     featurizer = None
     if head["featurizer"] is not None:
         name, version = head["featurizer"]
         arrays = _prefixed(tensors, "features.")
         featurizer = feats.restore(name, int(version), arrays)
     cost = CostModel(tensors["cost.fixed"], tensors["cost.per_token"])
-    calibration = None if head["calibration"] is None else Calibration.from_dict(
-        head["calibration"])
+    calibration = (
+        None if head["calibration"] is None else Calibration.from_dict(head["calibration"])
+    )
     cards = {m: ModelCard(**c) for m, c in head["cards"].items()}
-    return ROUTERS[kind].restore(head["models"], cost, featurizer, calibration, cards,
-                                 _prefixed(tensors, "router."), head["params"])
+    return ROUTERS[kind].restore(
+        head["models"],
+        cost,
+        featurizer,
+        calibration,
+        cards,
+        _prefixed(tensors, "router."),
+        head["params"],
+    )
 
 
 def _prefixed(tensors: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:

@@ -20,6 +20,7 @@ from slicewise.cards import ModelCard
 from slicewise.features import Featurizer
 from slicewise.routing.calibrate import Calibration
 from slicewise.routing.cost import CostModel
+from slicewise.routing.learned import LearnedRouter
 from slicewise.routing.router import Features, Router
 
 PRIOR = 5.0
@@ -28,13 +29,20 @@ PRIOR = 5.0
 TEMPERATURE = 0.05
 
 
-class ClusterRouter(Router):
+class ClusterRouter(LearnedRouter):
     kind = "cluster"
 
-    def __init__(self, models: Sequence[str], cost: CostModel, featurizer: Featurizer | None,
-                 calibration: Calibration | None, cards: dict[str, ModelCard] | None = None,
-                 centroids: np.ndarray | None = None, profile: np.ndarray | None = None,
-                 temperature: float = TEMPERATURE):
+    def __init__(
+        self,
+        models: Sequence[str],
+        cost: CostModel,
+        featurizer: Featurizer | None,
+        calibration: Calibration | None,
+        cards: dict[str, ModelCard] | None = None,
+        centroids: np.ndarray | None = None,
+        profile: np.ndarray | None = None,
+        temperature: float = TEMPERATURE,
+    ):
         super().__init__(models, cost, featurizer, calibration, cards)
         self.centroids = np.zeros((1, 1), np.float32) if centroids is None else centroids
         self.profile = np.zeros((1, len(self.models))) if profile is None else profile
@@ -71,8 +79,14 @@ class ClusterRouter(Router):
         assert features.embedding is not None
         return np.asarray(self.memberships(features.embedding) @ self.profile)
 
-    def with_model(self, name: str, embedding: np.ndarray, scores: np.ndarray,
-                   fixed_cost: float, per_token_cost: float) -> ClusterRouter:
+    def with_model(
+        self,
+        name: str,
+        embedding: np.ndarray,
+        scores: np.ndarray,
+        fixed_cost: float,
+        per_token_cost: float,
+    ) -> ClusterRouter:
         """A copy that also knows ``name``, profiled from probe prompts and their scores.
 
         The other models' profiles are kept as they are. The copy has no calibration for the
@@ -83,8 +97,13 @@ class ClusterRouter(Router):
         keep = [self.models.index(m) for m in models]
         cost = CostModel(self.cost.fixed[keep], self.cost.per_token[keep])
         return ClusterRouter(
-            [*models, name], cost.with_model(fixed_cost, per_token_cost), self.featurizer,
-            None, self.cards, self.centroids, np.hstack([self.profile[:, keep], column]),
+            [*models, name],
+            cost.with_model(fixed_cost, per_token_cost),
+            self.featurizer,
+            None,
+            self.cards,
+            self.centroids,
+            np.hstack([self.profile[:, keep], column]),
             self.temperature,
         )
 
@@ -95,8 +114,23 @@ class ClusterRouter(Router):
         return {"temperature": self.temperature}
 
     @classmethod
-    def restore(cls, models: Sequence[str], cost: CostModel, featurizer: Featurizer | None,
-                calibration: Calibration | None, cards: dict[str, ModelCard],
-                arrays: dict[str, np.ndarray], params: dict[str, Any]) -> Router:
-        return cls(models, cost, featurizer, calibration, cards, arrays["centroids"],
-                   arrays["profile"], float(params.get("temperature", TEMPERATURE)))
+    def restore(
+        cls,
+        models: Sequence[str],
+        cost: CostModel,
+        featurizer: Featurizer | None,
+        calibration: Calibration | None,
+        cards: dict[str, ModelCard],
+        arrays: dict[str, np.ndarray],
+        params: dict[str, Any],
+    ) -> Router:
+        return cls(
+            models,
+            cost,
+            featurizer,
+            calibration,
+            cards,
+            arrays["centroids"],
+            arrays["profile"],
+            float(params.get("temperature", TEMPERATURE)),
+        )

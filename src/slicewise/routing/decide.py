@@ -8,6 +8,9 @@ for all of them:
 - *quality threshold*: the cheapest model whose predicted quality is at least the threshold;
   when none reaches it, the one predicted best.
 - *cost ceiling*: the best predicted quality among models whose predicted cost fits.
+- *mixture*: a share of prompts decided at one ``wtp`` and the rest at another, to reach the
+  operating points between two that a single ``wtp`` reaches. Which prompts go which way is a
+  hash of the prompt's predictions, so the same prompt always gets the same model.
 
 Ties go to the cheaper model. Ineligible models (``eligible`` False) are never chosen.
 """
@@ -19,39 +22,76 @@ import numpy as np
 from slicewise.errors import RoutingError
 
 CHEAPEST = float("inf")
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_SHIFT = np.uint64(29)
 
 
-def by_wtp(quality: np.ndarray, cost: np.ndarray, wtp: float, reference_cost: float,
-           eligible: np.ndarray | None = None) -> np.ndarray:
+def by_wtp(
+    quality: np.ndarray,
+    cost: np.ndarray,
+    wtp: float,
+    reference_cost: float,
+    eligible: np.ndarray | None = None,
+) -> np.ndarray:
     """Index of the chosen model per prompt (``quality`` and ``cost`` are ``(n, m)``)."""
-    if wtp == CHEAPEST:
-        utility = -cost
-    else:
-        utility = quality - (wtp / reference_cost) * cost
+    utility = -cost if wtp == CHEAPEST else quality - (wtp / reference_cost) * cost
     return _argmax(utility, cost, eligible)
 
 
-def by_threshold(quality: np.ndarray, cost: np.ndarray, threshold: float,
-                 eligible: np.ndarray | None = None) -> np.ndarray:
+def by_mixture(
+    quality: np.ndarray,
+    cost: np.ndarray,
+    rich_wtp: float,
+    cheap_wtp: float,
+    share: float,
+    reference_cost: float,
+    eligible: np.ndarray | None = None,
+) -> np.ndarray:
+    """``by_wtp`` at ``rich_wtp`` for a ``share`` of prompts, at ``cheap_wtp`` for the rest."""
+    rich = by_wtp(quality, cost, rich_wtp, reference_cost, eligible)
+    if share >= 1.0 or rich_wtp == cheap_wtp:
+        return rich
+    cheap = by_wtp(quality, cost, cheap_wtp, reference_cost, eligible)
+    return np.where(draw(quality, cost) < share, rich, cheap)
+
+
+def draw(quality: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """A uniform number in [0, 1) per prompt, fixed by the bits of its predictions."""
+    rows = np.hstack([quality, np.nan_to_num(cost)]).astype(np.float32)
+    bits = np.ascontiguousarray(rows).view(np.uint32).astype(np.uint64)
+    state = np.zeros(len(bits), np.uint64)
+    for column in bits.T:  # unsigned arithmetic wraps: a multiplicative hash
+        state = (state ^ column) * _MIX
+        state ^= state >> _SHIFT
+    return np.asarray((state >> np.uint64(11)).astype(np.float64) / float(1 << 53))
+
+
+def by_threshold(
+    quality: np.ndarray, cost: np.ndarray, threshold: float, eligible: np.ndarray | None = None
+) -> np.ndarray:
     meets = quality >= threshold
     # cheapest among those that meet the bar; else the best predicted quality
     utility = np.where(meets, -cost, -np.inf)
     choice = _argmax(utility, cost, eligible)
     none = ~_masked(meets, eligible).any(axis=1)
     if none.any():
-        choice[none] = _argmax(quality[none], cost[none],
-                               None if eligible is None else eligible[none])
+        choice[none] = _argmax(
+            quality[none], cost[none], None if eligible is None else eligible[none]
+        )
     return choice
 
 
-def by_ceiling(quality: np.ndarray, cost: np.ndarray, ceiling: float,
-               eligible: np.ndarray | None = None) -> np.ndarray:
+def by_ceiling(
+    quality: np.ndarray, cost: np.ndarray, ceiling: float, eligible: np.ndarray | None = None
+) -> np.ndarray:
     fits = cost <= ceiling
     allowed = _masked(fits, eligible)
     if not allowed.any(axis=1).all():
         cheapest = float(np.nanmin(np.where(_masked(np.ones_like(fits), eligible), cost, np.nan)))
-        raise RoutingError(f"no eligible model fits the cost ceiling ${ceiling:g}; the cheapest "
-                           f"predicted cost is ${cheapest:.6g}: raise max_cost")
+        raise RoutingError(
+            f"no eligible model fits the cost ceiling ${ceiling:g}; the cheapest "
+            f"predicted cost is ${cheapest:.6g}: raise max_cost"
+        )
     return _argmax(quality, cost, allowed)
 
 

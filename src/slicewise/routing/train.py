@@ -21,15 +21,17 @@ from slicewise.routing import cost as costs
 from slicewise.routing.baselines import ConstantRouter, FixedRouter, RandomRouter
 from slicewise.routing.calibrate import Calibration, calibrate
 from slicewise.routing.cluster import ClusterRouter
+from slicewise.routing.ensemble import EnsembleRouter
+from slicewise.routing.knn import KnnRouter
 from slicewise.routing.predictor import PredictorRouter
 from slicewise.routing.router import Features, Router
 
 logger = logging.getLogger(__name__)
 
-LEARNED = ("predictor", "cluster")
+LEARNED = ("ensemble", "predictor", "knn", "cluster")
 BASELINES = ("constant", "best-single", "cheapest", "random")
 KINDS = LEARNED + BASELINES
-DEFAULT_KIND = "predictor"
+DEFAULT_KIND = "ensemble"
 
 Progress = Callable[[str], None]
 
@@ -43,12 +45,15 @@ class Settings:
     clusters: int = 32
 
 
-def train(outcomes: Outcomes, settings: Settings | None = None,
-          progress: Progress | None = None) -> Router:
+def train(
+    outcomes: Outcomes, settings: Settings | None = None, progress: Progress | None = None
+) -> Router:
     """A calibrated router of ``settings.kind`` trained on ``outcomes``."""
     settings = settings or Settings()
     if settings.kind not in KINDS:
-        raise ConfigError(f"router kind {settings.kind!r} is unknown; use one of {', '.join(KINDS)}")
+        raise ConfigError(
+            f"router kind {settings.kind!r} is unknown; use one of {', '.join(KINDS)}"
+        )
     table = _trainable(outcomes)
     say = progress or (lambda _: None)
 
@@ -58,8 +63,12 @@ def train(outcomes: Outcomes, settings: Settings | None = None,
         say(f"featurising {len(texts)} prompts ({settings.features})")
         featurizer.fit(texts)
     features = _features(texts, featurizer)
-    cost = costs.fit(features.tokens, table.costs, table.output_tokens,
-                     [table.cards.get(m) for m in table.models])
+    cost = costs.fit(
+        features.tokens,
+        table.costs,
+        table.output_tokens,
+        [table.cards.get(m) for m in table.models],
+    )
 
     say(f"calibrating on {settings.folds} folds")
     predicted = _out_of_fold(table, features, settings)
@@ -74,11 +83,19 @@ def train(outcomes: Outcomes, settings: Settings | None = None,
 def _trainable(outcomes: Outcomes) -> Outcomes:
     keep = np.flatnonzero(~np.isnan(outcomes.scores).all(axis=1))
     if len(keep) < 10:
-        raise DataError(outcomes.path, None, "outcomes",
-                        f"only {len(keep)} prompt(s) have outcomes; training needs at least 10")
+        raise DataError(
+            outcomes.path,
+            None,
+            "outcomes",
+            f"only {len(keep)} prompt(s) have outcomes; training needs at least 10",
+        )
     if len(outcomes.models) < 2:
-        raise DataError(outcomes.path, None, "outcomes",
-                        "only one model has outcomes; routing needs at least two")
+        raise DataError(
+            outcomes.path,
+            None,
+            "outcomes",
+            "only one model has outcomes; routing needs at least two",
+        )
     return outcomes.take(keep)
 
 
@@ -92,17 +109,34 @@ def _subset(features: Features, rows: np.ndarray) -> Features:
     return Features(features.tokens[rows], features.shape[rows], emb)
 
 
-def _fit(settings: Settings, table: Outcomes, features: Features,
-         featurizer: feats.Featurizer | None, cost: costs.CostModel,
-         calibration: Calibration | None) -> Router:
+def _fit(
+    settings: Settings,
+    table: Outcomes,
+    features: Features,
+    featurizer: feats.Featurizer | None,
+    cost: costs.CostModel,
+    calibration: Calibration | None,
+) -> Router:
     kind, scores, models = settings.kind, table.scores, table.models
     if kind == "predictor":
-        weights, bias = PredictorRouter.fit(features, scores)
-        return PredictorRouter(models, cost, featurizer, calibration, None, weights, bias)
+        return _predictor(features, scores, models, cost, featurizer, calibration)
+    if kind == "knn":
+        return _knn(features, scores, models, cost, featurizer, calibration)
+    if kind == "ensemble":
+        return EnsembleRouter(
+            models,
+            cost,
+            featurizer,
+            calibration,
+            None,
+            _predictor(features, scores, models, cost, None, None),
+            _knn(features, scores, models, cost, None, None),
+        )
     if kind == "cluster":
         assert features.embedding is not None
-        centroids = ClusterRouter.fit_centroids(features.embedding, settings.clusters,
-                                                settings.seed)
+        centroids = ClusterRouter.fit_centroids(
+            features.embedding, settings.clusters, settings.seed
+        )
         router = ClusterRouter(models, cost, featurizer, calibration, None, centroids)
         router.profile = router.fit_profile(router.memberships(features.embedding), scores)
         return router
@@ -113,6 +147,31 @@ def _fit(settings: Settings, table: Outcomes, features: Features,
         return ConstantRouter(models, cost, None, calibration, None, means)
     model = models[_best(table)] if kind == "best-single" else models[_cheapest(table)]
     return FixedRouter(models, cost, None, calibration, None, means, model)
+
+
+def _predictor(
+    features: Features,
+    scores: np.ndarray,
+    models: tuple[str, ...],
+    cost: costs.CostModel,
+    featurizer: feats.Featurizer | None,
+    calibration: Calibration | None,
+) -> PredictorRouter:
+    weights, bias = PredictorRouter.fit(features, scores)
+    return PredictorRouter(models, cost, featurizer, calibration, None, weights, bias)
+
+
+def _knn(
+    features: Features,
+    scores: np.ndarray,
+    models: tuple[str, ...],
+    cost: costs.CostModel,
+    featurizer: feats.Featurizer | None,
+    calibration: Calibration | None,
+) -> KnnRouter:
+    assert features.embedding is not None
+    embedding, kept = KnnRouter.fit(features.embedding, scores)
+    return KnnRouter(models, cost, featurizer, calibration, None, embedding, kept)
 
 
 def _out_of_fold(table: Outcomes, features: Features, settings: Settings) -> np.ndarray:
@@ -133,11 +192,17 @@ def _out_of_fold(table: Outcomes, features: Features, settings: Settings) -> np.
 def _calibration(table: Outcomes, predicted: np.ndarray, cost: np.ndarray) -> Calibration:
     rows = np.flatnonzero(~np.isnan(table.scores).any(axis=1) & ~np.isnan(table.costs).any(axis=1))
     if len(rows) == 0:
-        raise DataError(table.path, None, "outcomes", "no prompt has outcomes for every model; "
-                        "calibration needs prompts that every model answered")
+        raise DataError(
+            table.path,
+            None,
+            "outcomes",
+            "no prompt has outcomes for every model; "
+            "calibration needs prompts that every model answered",
+        )
     best = _best(table.take(rows))
-    return calibrate(predicted[rows], cost[rows], table.scores[rows], table.costs[rows], best,
-                     table.models)
+    return calibrate(
+        predicted[rows], cost[rows], table.scores[rows], table.costs[rows], best, table.models
+    )
 
 
 def _best(table: Outcomes) -> int:
