@@ -44,8 +44,11 @@ def single_latency(router: object, texts: list[str], repeat: int = 3) -> dict[st
         for text in texts:
             samples.append(cpu_ms(router.route, (("user", text),), target))  # type: ignore[attr-defined]
     samples.sort()
-    return {"p50_ms": round(statistics.median(samples), 4),
-            "p99_ms": round(samples[int(0.99 * (len(samples) - 1))], 4), "n": len(samples)}
+    return {
+        "p50_ms": round(statistics.median(samples), 4),
+        "p99_ms": round(samples[int(0.99 * (len(samples) - 1))], 4),
+        "n": len(samples),
+    }
 
 
 def long_prompts(texts: list[str], tokens: int = 2000, count: int = 200) -> list[str]:
@@ -74,8 +77,11 @@ def throughput(router: object, path: Path, repeat: int = 3) -> dict[str, float]:
     sink = io.BytesIO()
     route_file(router, iter(iter_prompts(path)), sink, 10, None)  # type: ignore[arg-type]
     end_to_end = time.perf_counter() - start
-    return {"prompts": len(texts), "prompts_per_s": round(len(texts) / best),
-            "file_sweep10_prompts_per_s": round(len(texts) / end_to_end)}
+    return {
+        "prompts": len(texts),
+        "prompts_per_s": round(len(texts) / best),
+        "file_sweep10_prompts_per_s": round(len(texts) / end_to_end),
+    }
 
 
 def main() -> int:
@@ -83,8 +89,11 @@ def main() -> int:
     parser.add_argument("--skip-eval", action="store_true", help="skip the 5-fold eval timing")
     args = parser.parse_args()
     if not SOURCE.is_file():
-        print(orjson.dumps({"skipped": f"{SOURCE} is absent; the benchmark needs the shared "
-                                       "outcomes data"}).decode())
+        print(
+            orjson.dumps(
+                {"skipped": f"{SOURCE} is absent; the benchmark needs the shared outcomes data"}
+            ).decode()
+        )
         return 0
     table = load_outcomes(SOURCE)
     results: dict[str, object] = {"threads": os.environ.get("OMP_NUM_THREADS", "default")}

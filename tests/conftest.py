@@ -24,8 +24,24 @@ HARD = [
     "Solve: a train leaves {w} at 3pm at 80 km/h; another at 4pm at 120 km/h. When do they meet?",
     "Derive the closed form of the recurrence T(n) = 3T(n/{w}) + n^2 and justify each step.",
 ]
-WORDS = ["Paris", "Kenya", "Fourier", "Laplace", "Oslo", "Peru", "Hilbert", "Chile", "Lima",
-         "Cairo", "Quito", "Riga", "Bern", "Dublin", "Hanoi", "Seoul"]
+WORDS = [
+    "Paris",
+    "Kenya",
+    "Fourier",
+    "Laplace",
+    "Oslo",
+    "Peru",
+    "Hilbert",
+    "Chile",
+    "Lima",
+    "Cairo",
+    "Quito",
+    "Riga",
+    "Bern",
+    "Dublin",
+    "Hanoi",
+    "Seoul",
+]
 MODELS = {"small": (0.1, 0.1), "medium": (0.5, 0.5), "large": (5.0, 10.0)}
 
 
@@ -36,19 +52,30 @@ def synthetic_rows(n: int, seed: int = 0) -> list[dict[str, Any]]:
     for i in range(n):
         hard = i % 2 == 1
         text = rng.choice(HARD if hard else EASY).format(w=rng.choice(WORDS))
-        p = {"small": 0.1 if hard else 0.9, "medium": 0.5 if hard else 0.92,
-             "large": 0.95 if hard else 0.95}
+        p = {
+            "small": 0.1 if hard else 0.9,
+            "medium": 0.5 if hard else 0.92,
+            "large": 0.95,
+        }
         outcomes = {}
         for model, (price_in, price_out) in MODELS.items():
             tokens = len(text) // 4
             outcomes[model] = {
                 "score": float(rng.random() < p[model]),
                 "cost_usd": (tokens * price_in + 100 * price_out) / 1e6,
-                "input_tokens": tokens, "output_tokens": 100, "response": None,
+                "input_tokens": tokens,
+                "output_tokens": 100,
+                "response": None,
             }
-        rows.append({"id": f"p{i}", "task": "hard" if hard else "easy",
-                     "messages": [{"role": "user", "content": text}], "reference": None,
-                     "outcomes": outcomes})
+        rows.append(
+            {
+                "id": f"p{i}",
+                "task": "hard" if hard else "easy",
+                "messages": [{"role": "user", "content": text}],
+                "reference": None,
+                "outcomes": outcomes,
+            }
+        )
     return rows
 
 

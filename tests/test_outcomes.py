@@ -12,8 +12,12 @@ from tests.conftest import synthetic_rows, write_jsonl
 
 
 def row(i: int = 0, **outcomes: dict[str, object]) -> dict[str, object]:
-    return {"id": f"r{i}", "task": "t", "messages": [{"role": "user", "content": f"q{i}"}],
-            "outcomes": outcomes or {"a": {"score": 1, "cost_usd": 0.1}}}
+    return {
+        "id": f"r{i}",
+        "task": "t",
+        "messages": [{"role": "user", "content": f"q{i}"}],
+        "outcomes": outcomes or {"a": {"score": 1, "cost_usd": 0.1}},
+    }
 
 
 def test_loads_a_table(outcomes_file) -> None:
@@ -32,8 +36,10 @@ def test_loads_a_table(outcomes_file) -> None:
         (b"[1, 2]", "2: expected a JSON object"),
         (orjson.dumps({"messages": []}), "2: id: missing"),
         (orjson.dumps({**row(1), "messages": []}), "2: messages: missing or empty"),
-        (orjson.dumps({**row(1), "messages": [{"role": "bot", "content": "x"}]}),
-         "2: messages[0].role: 'bot' is not allowed"),
+        (
+            orjson.dumps({**row(1), "messages": [{"role": "bot", "content": "x"}]}),
+            "2: messages[0].role: 'bot' is not allowed",
+        ),
         (orjson.dumps(row(1, a={"score": 1.5, "cost_usd": 0.1})), "2: outcomes.a.score: 1.5"),
         (orjson.dumps(row(1, a={"score": 1, "cost_usd": -1})), "2: outcomes.a.cost_usd: -1"),
         (orjson.dumps(row(1, a={"score": 1, "cost_usd": None})), "2: outcomes.a.cost_usd: missing"),
@@ -51,8 +57,10 @@ def test_names_file_line_and_field(tmp_path: Path, line: bytes, where: str) -> N
 
 
 def test_reports_every_problem_at_once(tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "bad.jsonl", [row(0, a={"score": 2, "cost_usd": 0}),
-                                               row(1, a={"score": 1, "cost_usd": -3})])
+    path = write_jsonl(
+        tmp_path / "bad.jsonl",
+        [row(0, a={"score": 2, "cost_usd": 0}), row(1, a={"score": 1, "cost_usd": -3})],
+    )
     with pytest.raises(DataError) as caught:
         load_outcomes(path)
     message = str(caught.value)
@@ -73,8 +81,10 @@ def test_missing_file_is_an_error(tmp_path: Path) -> None:
 
 
 def test_model_missing_from_some_rows_is_handled(tmp_path: Path) -> None:
-    rows = [row(0, a={"score": 1, "cost_usd": 0.1}, b={"score": 0, "cost_usd": 0.2}),
-            row(1, a={"score": 0, "cost_usd": 0.1})]
+    rows = [
+        row(0, a={"score": 1, "cost_usd": 0.1}, b={"score": 0, "cost_usd": 0.2}),
+        row(1, a={"score": 0, "cost_usd": 0.1}),
+    ]
     table = load_outcomes(write_jsonl(tmp_path / "gap.jsonl", rows))
     assert np.isnan(table.scores[1, 1])
     assert any("'b' lacks outcomes on 1 prompt" in note for note in table.notes)
@@ -83,7 +93,8 @@ def test_model_missing_from_some_rows_is_handled(tmp_path: Path) -> None:
 
 def test_models_json_beside_the_file_gives_cards(tmp_path: Path, outcomes_file) -> None:
     (tmp_path / "models.json").write_text(
-        '{"small": {"input_usd_per_mtok": 0.1, "output_usd_per_mtok": 0.2}}')
+        '{"small": {"input_usd_per_mtok": 0.1, "output_usd_per_mtok": 0.2}}'
+    )
     table = load_outcomes(outcomes_file(10))
     assert table.cards["small"].output_usd_per_mtok == 0.2
     assert "large" not in table.cards
@@ -98,9 +109,10 @@ def test_concat_unions_models(tmp_path: Path) -> None:
 
 
 def test_prompts_ignore_outcomes_and_stream(tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "p.jsonl", [*synthetic_rows(3),
-                                              {"id": "x", "messages": [
-                                                  {"role": "user", "content": "hi"}]}])
+    path = write_jsonl(
+        tmp_path / "p.jsonl",
+        [*synthetic_rows(3), {"id": "x", "messages": [{"role": "user", "content": "hi"}]}],
+    )
     prompts = list(iter_prompts(path))
     assert [p.id for p in prompts] == ["p0", "p1", "p2", "x"]
     assert prompts[-1].messages == (("user", "hi"),)

@@ -8,7 +8,7 @@ broadly or narrowly::
     ├── ConfigError            a command-line option or configuration value is wrong
     ├── ArtifactError          a saved router cannot be read: corrupt, foreign or too new
     ├── RoutingError           no model can serve a request (none eligible, none meets a ceiling)
-    ├── RequestError           a client's HTTP request is wrong (field, what is allowed); 400/404/413
+    ├── RequestError           a client's request is wrong (field, what is allowed); 400/404/413
     └── UpstreamError          a provider failed the call
         ├── UpstreamStatus     it answered with an error status (429, 5xx, 401, ...)
         ├── UpstreamTimeout    it did not answer within the attempt's timeout
@@ -59,8 +59,9 @@ class RoutingError(SlicewiseError):
 class RequestError(SlicewiseError):
     """A client's request is wrong; ``param`` names the field, ``status`` the HTTP status."""
 
-    def __init__(self, message: str, param: str | None = None, status: int = 400,
-                 code: str | None = None):
+    def __init__(
+        self, message: str, param: str | None = None, status: int = 400, code: str | None = None
+    ):
         self.message = message
         self.param = param
         self.status = status
@@ -79,8 +80,7 @@ class UpstreamError(SlicewiseError):
 
 
 class UpstreamStatus(UpstreamError):
-    def __init__(self, provider: str, status: int, message: str,
-                 retry_after: float | None = None):
+    def __init__(self, provider: str, status: int, message: str, retry_after: float | None = None):
         self.status = status
         self.retry_after = retry_after
         self.retryable = status == 429 or status >= 500 or status == 408

@@ -21,7 +21,7 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 import orjson
@@ -124,8 +124,12 @@ def concat(parts: Sequence[Outcomes]) -> Outcomes:
         start += len(part)
     ids = [i for p in parts for i in p.ids]
     if len(set(ids)) != len(ids):
-        raise DataError(" + ".join(p.path for p in parts), None, "id",
-                        "the same id appears in more than one file; ids must be unique")
+        raise DataError(
+            " + ".join(p.path for p in parts),
+            None,
+            "id",
+            "the same id appears in more than one file; ids must be unique",
+        )
     return Outcomes(
         path=" + ".join(p.path for p in parts),
         fingerprint=hashlib.sha256("".join(p.fingerprint for p in parts).encode()).hexdigest(),
@@ -158,7 +162,9 @@ def iter_prompts(path: str | Path) -> Iterator[Prompt]:
             obj = _json_object(path, number, raw)
             prompt = _prompt(path, number, obj)
             if prompt.id in seen:
-                raise DataError(path, number, "id", f"duplicate id {prompt.id!r}; ids must be unique")
+                raise DataError(
+                    path, number, "id", f"duplicate id {prompt.id!r}; ids must be unique"
+                )
             seen.add(prompt.id)
             yield prompt
     if empty:
@@ -203,9 +209,12 @@ class _Problems:
         lines = [str(e) for e in self.items]
         more = " (stopped counting)" if len(self.items) >= MAX_PROBLEMS else ""
         first = self.items[0]
-        raise DataError(self.path, first.line, first.field,
-                        first.problem + f"\n  ... {len(lines)} problems{more}:\n  "
-                        + "\n  ".join(lines))
+        raise DataError(
+            self.path,
+            first.line,
+            first.field,
+            first.problem + f"\n  ... {len(lines)} problems{more}:\n  " + "\n  ".join(lines),
+        )
 
 
 def _parse_rows(path: Path, data: bytes, need_outcomes: bool) -> list[tuple[int, dict[str, Any]]]:
@@ -225,8 +234,12 @@ def _parse_rows(path: Path, data: bytes, need_outcomes: bool) -> list[tuple[int,
             continue
         key = obj["id"]
         if key in first_line:
-            problems.add(number, "id", f"duplicate id {key!r} (first on line {first_line[key]}); "
-                         "ids must be unique within a file")
+            problems.add(
+                number,
+                "id",
+                f"duplicate id {key!r} (first on line {first_line[key]}); "
+                "ids must be unique within a file",
+            )
             continue
         first_line[key] = number
         rows.append((number, obj))
@@ -238,11 +251,11 @@ def _json_object(path: Path, number: int, raw: bytes) -> dict[str, Any]:
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise DataError(path, number, None, f"not valid JSON ({exc}); "
-                        "each line must be one JSON object") from None
+        raise DataError(
+            path, number, None, f"not valid JSON ({exc}); each line must be one JSON object"
+        ) from None
     if not isinstance(obj, dict):
-        raise DataError(path, number, None,
-                        f"expected a JSON object, got {type(obj).__name__}")
+        raise DataError(path, number, None, f"expected a JSON object, got {type(obj).__name__}")
     return obj
 
 
@@ -252,26 +265,37 @@ def _prompt(path: Path, number: int, obj: dict[str, Any]) -> Prompt:
         raise DataError(path, number, "id", "missing or not a non-empty string")
     messages = obj.get("messages")
     if not isinstance(messages, list) or not messages:
-        raise DataError(path, number, "messages",
-                        "missing or empty; a list of {\"role\", \"content\"} objects is required")
+        raise DataError(
+            path,
+            number,
+            "messages",
+            'missing or empty; a list of {"role", "content"} objects is required',
+        )
     turns: list[tuple[str, str]] = []
     for i, turn in enumerate(messages):
         if not isinstance(turn, dict):
-            raise DataError(path, number, f"messages[{i}]", "expected an object with role and content")
+            raise DataError(
+                path, number, f"messages[{i}]", "expected an object with role and content"
+            )
         role, content = turn.get("role"), turn.get("content")
         if role not in ROLES:
-            raise DataError(path, number, f"messages[{i}].role",
-                            f"{role!r} is not allowed; use one of {', '.join(ROLES)}")
+            raise DataError(
+                path,
+                number,
+                f"messages[{i}].role",
+                f"{role!r} is not allowed; use one of {', '.join(ROLES)}",
+            )
         if not isinstance(content, str):
             raise DataError(path, number, f"messages[{i}].content", "expected a string")
         turns.append((role, content))
     responses = obj.get("responses")
     if responses is None:
-        responses = {m: o["response"] for m, o in (obj.get("outcomes") or {}).items()
-                     if isinstance(o, dict) and isinstance(o.get("response"), str)}
-    elif not isinstance(responses, dict) or not all(
-        isinstance(v, str) for v in responses.values()
-    ):
+        responses = {
+            m: o["response"]
+            for m, o in (obj.get("outcomes") or {}).items()
+            if isinstance(o, dict) and isinstance(o.get("response"), str)
+        }
+    elif not isinstance(responses, dict) or not all(isinstance(v, str) for v in responses.values()):
         raise DataError(path, number, "responses", "expected an object of model -> answer text")
     return Prompt(key, tuple(turns), responses)
 
@@ -279,31 +303,48 @@ def _prompt(path: Path, number: int, obj: dict[str, Any]) -> Prompt:
 def _check_outcomes(path: Path, number: int, obj: dict[str, Any]) -> None:
     outcomes = obj.get("outcomes")
     if not isinstance(outcomes, dict):
-        raise DataError(path, number, "outcomes",
-                        "missing or not an object of model -> {score, cost_usd}")
+        raise DataError(
+            path, number, "outcomes", "missing or not an object of model -> {score, cost_usd}"
+        )
     for model, result in outcomes.items():
         where = f"outcomes.{model}"
         if not isinstance(result, dict):
             raise DataError(path, number, where, "expected an object with score and cost_usd")
         score = result.get("score")
         if not _number(score) or not 0.0 <= score <= 1.0:
-            raise DataError(path, number, f"{where}.score",
-                            f"{score!r} is not allowed; a number in [0, 1] is required")
+            raise DataError(
+                path,
+                number,
+                f"{where}.score",
+                f"{score!r} is not allowed; a number in [0, 1] is required",
+            )
         cost = result.get("cost_usd")
         if cost is None:
-            raise DataError(path, number, f"{where}.cost_usd",
-                            "missing; the call's cost in USD (a number >= 0) is required")
+            raise DataError(
+                path,
+                number,
+                f"{where}.cost_usd",
+                "missing; the call's cost in USD (a number >= 0) is required",
+            )
         if not _number(cost) or cost < 0:
-            raise DataError(path, number, f"{where}.cost_usd",
-                            f"{cost!r} is not allowed; a number >= 0 is required")
+            raise DataError(
+                path,
+                number,
+                f"{where}.cost_usd",
+                f"{cost!r} is not allowed; a number >= 0 is required",
+            )
         for tokens in ("input_tokens", "output_tokens"):
             value = result.get(tokens)
             if value is not None and (not _number(value) or value < 0):
-                raise DataError(path, number, f"{where}.{tokens}",
-                                f"{value!r} is not allowed; an integer >= 0 or null")
+                raise DataError(
+                    path,
+                    number,
+                    f"{where}.{tokens}",
+                    f"{value!r} is not allowed; an integer >= 0 or null",
+                )
 
 
-def _number(value: Any) -> bool:
+def _number(value: Any) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and value == value
 
 
@@ -347,13 +388,17 @@ def _notes(scores: np.ndarray, models: tuple[str, ...]) -> tuple[str, ...]:
     missing = np.isnan(scores)
     empty = int(missing.all(axis=1).sum())
     if empty:
-        notes.append(f"{empty} prompt(s) have no outcomes; they give no training signal "
-                     "and are left out of evaluation")
+        notes.append(
+            f"{empty} prompt(s) have no outcomes; they give no training signal "
+            "and are left out of evaluation"
+        )
     for j, model in enumerate(models):
         gaps = int(missing[:, j].sum()) - empty
         if gaps:
-            notes.append(f"model {model!r} lacks outcomes on {gaps} prompt(s); it is trained on "
-                         "the rest, and evaluation keeps only prompts every model answered")
+            notes.append(
+                f"model {model!r} lacks outcomes on {gaps} prompt(s); it is trained on "
+                "the rest, and evaluation keeps only prompts every model answered"
+            )
     return tuple(notes)
 
 

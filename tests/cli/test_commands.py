@@ -7,14 +7,29 @@ from pathlib import Path
 import orjson
 import pytest
 
+from slicewise.cli.eval import COMPARED
 from slicewise.cli.main import main
 
 
 @pytest.fixture
 def router(tmp_path: Path, outcomes_file) -> Path:
     out = tmp_path / "router.safetensors"
-    assert main(["train", "--data", str(outcomes_file(200)), "--out", str(out),
-                 "--features", "tfidf", "--folds", "3"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(outcomes_file(200)),
+                "--out",
+                str(out),
+                "--features",
+                "tfidf",
+                "--folds",
+                "3",
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -24,18 +39,48 @@ def lines(path: Path) -> list[dict]:
 
 def test_train_prints_a_summary(tmp_path: Path, outcomes_file, capsys) -> None:
     out = tmp_path / "r.safetensors"
-    assert main(["train", "--data", str(outcomes_file(100)), "--out", str(out), "--router",
-                 "cluster", "--features", "tfidf", "--json"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(outcomes_file(100)),
+                "--out",
+                str(out),
+                "--router",
+                "cluster",
+                "--features",
+                "tfidf",
+                "--json",
+            ]
+        )
+        == 0
+    )
     summary = orjson.loads(capsys.readouterr().out)
     assert summary["kind"] == "cluster" and summary["prompts"] == 100
     assert out.is_file()
 
 
-def test_route_sweep_writes_k_models_per_prompt(router: Path, tmp_path: Path,
-                                                outcomes_file) -> None:
+def test_route_sweep_writes_k_models_per_prompt(
+    router: Path, tmp_path: Path, outcomes_file
+) -> None:
     prompts, out = outcomes_file(30, seed=4, name="prompts.jsonl"), tmp_path / "choices.jsonl"
-    assert main(["route", "--router", str(router), "--input", str(prompts), "--out", str(out),
-                 "--sweep", "5"]) == 0
+    assert (
+        main(
+            [
+                "route",
+                "--router",
+                str(router),
+                "--input",
+                str(prompts),
+                "--out",
+                str(out),
+                "--sweep",
+                "5",
+            ]
+        )
+        == 0
+    )
     rows = lines(out)
     assert [r["id"] for r in rows] == [f"p{i}" for i in range(30)]
     assert all(len(r["models"]) == 5 for r in rows)
@@ -44,11 +89,26 @@ def test_route_sweep_writes_k_models_per_prompt(router: Path, tmp_path: Path,
     assert sum(price[r["models"][0]] for r in rows) <= sum(price[r["models"][-1]] for r in rows)
 
 
-def test_route_target_writes_one_model_per_prompt(router: Path, tmp_path: Path,
-                                                  outcomes_file) -> None:
+def test_route_target_writes_one_model_per_prompt(
+    router: Path, tmp_path: Path, outcomes_file
+) -> None:
     prompts, out = outcomes_file(10, seed=4, name="prompts.jsonl"), tmp_path / "choices.jsonl"
-    assert main(["route", "--router", str(router), "--input", str(prompts), "--out", str(out),
-                 "--target", "0.95"]) == 0
+    assert (
+        main(
+            [
+                "route",
+                "--router",
+                str(router),
+                "--input",
+                str(prompts),
+                "--out",
+                str(out),
+                "--target",
+                "0.95",
+            ]
+        )
+        == 0
+    )
     assert all(set(r) == {"id", "model"} for r in lines(out))
 
 
@@ -63,10 +123,25 @@ def test_route_explains_a_prompt(router: Path, capsys) -> None:
 
 def test_eval_reports_every_router_and_baseline(tmp_path: Path, outcomes_file, capsys) -> None:
     plots = tmp_path / "plots"
-    assert main(["eval", "--data", str(outcomes_file(200)), "--folds", "3", "--features",
-                 "tfidf", "--plot", str(plots), "--json"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--data",
+                str(outcomes_file(200)),
+                "--folds",
+                "3",
+                "--features",
+                "tfidf",
+                "--plot",
+                str(plots),
+                "--json",
+            ]
+        )
+        == 0
+    )
     report = orjson.loads(capsys.readouterr().out)
-    assert set(report["routers"]) == {"predictor", "cluster"}
+    assert set(report["routers"]) == set(COMPARED)
     for name in ("oracle", "cheapest", "random", "zero_router", "baseline"):
         assert name in report
     assert report["routers"]["predictor"]["aiq"] > report["zero_router"]["aiq"]
@@ -74,9 +149,24 @@ def test_eval_reports_every_router_and_baseline(tmp_path: Path, outcomes_file, c
 
 
 def test_eval_with_a_test_file(tmp_path: Path, outcomes_file, capsys) -> None:
-    assert main(["eval", "--data", str(outcomes_file(200)), "--test",
-                 str(outcomes_file(100, seed=8, name="test.jsonl")), "--router", "predictor",
-                 "--features", "tfidf", "--plot", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--data",
+                str(outcomes_file(200)),
+                "--test",
+                str(outcomes_file(100, seed=8, name="test.jsonl")),
+                "--router",
+                "predictor",
+                "--features",
+                "tfidf",
+                "--plot",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     assert "held-out test file" in capsys.readouterr().out
 
 
@@ -85,17 +175,31 @@ def test_eval_with_a_test_file(tmp_path: Path, outcomes_file, capsys) -> None:
     [
         (["train", "--data", "missing.jsonl", "--out", "x"], "missing.jsonl: cannot read file"),
         (["route", "--router", "missing.safetensors", "hi"], "no such router file"),
-        (["route", "--router", "{router}", "--input", "{bad}", "--out", "o.jsonl",
-          "--sweep", "3"], "bad.jsonl:1: not valid JSON"),
+        (
+            [
+                "route",
+                "--router",
+                "{router}",
+                "--input",
+                "{bad}",
+                "--out",
+                "o.jsonl",
+                "--sweep",
+                "3",
+            ],
+            "bad.jsonl:1: not valid JSON",
+        ),
         (["route", "--router", "{router}"], "route needs a prompt to explain"),
-        (["route", "--router", "{router}", "hi", "--target", "max_cost=0"],
-         "no eligible model fits the cost ceiling"),
+        (
+            ["route", "--router", "{router}", "hi", "--target", "max_cost=0"],
+            "no eligible model fits the cost ceiling",
+        ),
         (["eval", "--data", "{data}", "--pair", "small,nope"], "'nope' is not a model"),
     ],
 )
-def test_user_mistakes_get_one_clear_line(argv: list[str], message: str, router: Path,
-                                          tmp_path: Path, outcomes_file, capsys,
-                                          monkeypatch) -> None:
+def test_user_mistakes_get_one_clear_line(
+    argv: list[str], message: str, router: Path, tmp_path: Path, outcomes_file, capsys, monkeypatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     bad = tmp_path / "bad.jsonl"
     bad.write_text("{oops\n")

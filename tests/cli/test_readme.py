@@ -14,14 +14,19 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def readme_commands() -> list[str]:
-    blocks = re.findall(r"```(?:bash|sh|console)?\n(.*?)```", README.read_text(), re.S)
-    commands = []
-    for block in blocks:
-        for line in block.replace("\\\n", " ").splitlines():
-            for part in re.split(r"&&|\|", line):
-                part = part.strip().removeprefix("$ ")
-                if part.startswith("slicewise "):
-                    commands.append(part)
+    """``slicewise ...`` lines of the README's shell blocks (``bash``, ``sh``, ``console``)."""
+    commands, shell, fenced = [], False, False
+    for line in README.read_text().splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+            shell = fenced and line[3:].strip() in ("bash", "sh", "console")
+            continue
+        if not shell:
+            continue
+        for part in re.split(r"&&|\|", line.split(" #")[0]):
+            part = part.strip().removeprefix("$ ")
+            if part.startswith("slicewise "):
+                commands.append(part)
     return commands
 
 

@@ -44,19 +44,26 @@ def test_loads_a_good_file(tmp_path: Path) -> None:
     ("change", "expected"),
     [
         (("kind: openai", "kind: azure"), ":3: providers.openai.kind: Input should be 'openai'"),
-        (("base_url: http://127.0.0.1:9/v1", "base_url: 127.0.0.1"),
-         ":4: providers.openai.base_url: must start with http:// or https://"),
-        (("input_usd_per_mtok: 0.2", "input_usd_per_mtok: -1"),
-         ":9: models[1].input_usd_per_mtok: Input should be greater than or equal to 0"),
+        (
+            ("base_url: http://127.0.0.1:9/v1", "base_url: 127.0.0.1"),
+            ":4: providers.openai.base_url: must start with http:// or https://",
+        ),
+        (
+            ("input_usd_per_mtok: 0.2", "input_usd_per_mtok: -1"),
+            ":9: models[1].input_usd_per_mtok: Input should be greater than or equal to 0",
+        ),
         (("target:", "targte:"), ":13: routes.auto.targte: unknown field"),
-        (("openai/house-model]", "openai/nope]"),
-         ":14: routes.auto.candidates[1]: model 'openai/nope' is not configured"),
-        (("  - name: openai/gpt-4o-mini", "  - name: gpt-4o-mini"),
-         ":7: models[0].name: 'gpt-4o-mini' must be written provider/model"),
+        (
+            ("openai/house-model]", "openai/nope]"),
+            ":14: routes.auto.candidates[1]: model 'openai/nope' is not configured",
+        ),
+        (
+            ("  - name: openai/gpt-4o-mini", "  - name: gpt-4o-mini"),
+            ":7: models[0].name: 'gpt-4o-mini' must be written provider/model",
+        ),
     ],
 )
-def test_errors_name_line_and_field(tmp_path: Path, change: tuple[str, str],
-                                    expected: str) -> None:
+def test_errors_name_line_and_field(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
     path = write(tmp_path, GOOD.replace(*change))
     with pytest.raises(ConfigError) as caught:
         load_config(path)
@@ -72,14 +79,19 @@ def test_bad_yaml_names_the_line(tmp_path: Path) -> None:
 def test_config_check_command(tmp_path: Path, capsys) -> None:
     assert main(["config", "check", str(write(tmp_path, GOOD))]) == 0
     assert "ok: 1 providers, 2 models" in capsys.readouterr().out
-    assert main(["config", "check", str(write(tmp_path, GOOD.replace("kind: openai",
-                                                                      "kind: x")))]) == 2
+    assert (
+        main(["config", "check", str(write(tmp_path, GOOD.replace("kind: openai", "kind: x")))])
+        == 2
+    )
     assert "providers.openai.kind" in capsys.readouterr().err
 
 
 def test_default_config_takes_vendors_from_the_environment() -> None:
-    env = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
-           "ANTHROPIC_API_KEY": "sk-ant"}
+    env = {
+        "OPENAI_API_KEY": "sk-test",
+        "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+        "ANTHROPIC_API_KEY": "sk-ant",
+    }
     config = default_config(env)
     assert config.providers["openai"].base_url == "http://127.0.0.1:9/v1"
     assert config.providers["openai"].discover

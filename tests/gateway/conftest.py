@@ -7,9 +7,11 @@ from typing import Any
 import pytest
 
 from slicewise.config.load import validate
-from tests.fakes.fixtures import fake_upstream, fake_upstream_session  # noqa: F401
+from tests.fakes.fixtures import fake_upstream, fake_upstream_session
 from tests.fakes.upstream import FakeUpstream
 from tests.gateway.server import GatewayServer
+
+__all__ = ["fake_upstream", "fake_upstream_session", "gateway"]
 
 KEY = "sk-test-not-a-real-key-1234567890"
 
@@ -21,12 +23,24 @@ def test_config(fake: FakeUpstream, ledger: Path, **changes: Any) -> dict[str, A
             "anthropic": {"kind": "anthropic", "base_url": fake.url, "key_env": "TEST_KEY"},
         },
         "models": [
-            {"name": "openai/gpt-4o-mini", "input_usd_per_mtok": 0.15,
-             "output_usd_per_mtok": 0.6, "context_window": 128000},
-            {"name": "openai/gpt-4o", "input_usd_per_mtok": 2.5, "output_usd_per_mtok": 10,
-             "context_window": 128000},
-            {"name": "anthropic/claude-3-5-haiku-latest", "input_usd_per_mtok": 0.8,
-             "output_usd_per_mtok": 4, "context_window": 200000},
+            {
+                "name": "openai/gpt-4o-mini",
+                "input_usd_per_mtok": 0.15,
+                "output_usd_per_mtok": 0.6,
+                "context_window": 128000,
+            },
+            {
+                "name": "openai/gpt-4o",
+                "input_usd_per_mtok": 2.5,
+                "output_usd_per_mtok": 10,
+                "context_window": 128000,
+            },
+            {
+                "name": "anthropic/claude-3-5-haiku-latest",
+                "input_usd_per_mtok": 0.8,
+                "output_usd_per_mtok": 4,
+                "context_window": 200000,
+            },
         ],
         "routes": {"auto": {"target": "0.9"}},
         "server": {"attempt_timeout": 2.0, "deadline": 6.0, "retries": 1},
@@ -38,8 +52,10 @@ def test_config(fake: FakeUpstream, ledger: Path, **changes: Any) -> dict[str, A
 
 
 @pytest.fixture
-def gateway(fake_upstream: FakeUpstream, tmp_path: Path  # noqa: F811
-            ) -> Iterator[Callable[..., GatewayServer]]:
+def gateway(
+    fake_upstream: FakeUpstream,
+    tmp_path: Path,
+) -> Iterator[Callable[..., GatewayServer]]:
     servers: list[GatewayServer] = []
 
     def start(**changes: Any) -> GatewayServer:

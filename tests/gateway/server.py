@@ -28,12 +28,20 @@ class GatewayServer:
     def __enter__(self) -> GatewayServer:
         sock = listen("127.0.0.1", 0)
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        self._server = uvicorn.Server(uvicorn.Config(
-            self.app, lifespan="on", log_config=None, access_log=False, ws="none",
-            timeout_graceful_shutdown=3))
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                self.app,
+                lifespan="on",
+                log_config=None,
+                access_log=False,
+                ws="none",
+                timeout_graceful_shutdown=3,
+            )
+        )
         server = self._server
-        self._thread = threading.Thread(target=lambda: asyncio.run(server.serve([sock])),
-                                        name="gateway")
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(server.serve([sock])), name="gateway"
+        )
         self._thread.start()
         deadline = time.monotonic() + 20
         while not server.started:
@@ -42,8 +50,12 @@ class GatewayServer:
             time.sleep(0.005)
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         assert self._server is not None and self._thread is not None
         self._server.should_exit = True
         self._thread.join(timeout=15)

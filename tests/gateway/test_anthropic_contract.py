@@ -17,7 +17,8 @@ def client(gateway):
 
 def test_messages_via_auto(client) -> None:
     raw = client.messages.with_raw_response.create(
-        model="auto", max_tokens=64, messages=[{"role": "user", "content": "Hello there"}])
+        model="auto", max_tokens=64, messages=[{"role": "user", "content": "Hello there"}]
+    )
     message = raw.parse()
     assert message.content[0].text == "Hello there"
     assert message.model == raw.headers["x-slicewise-model"]
@@ -27,8 +28,11 @@ def test_messages_via_auto(client) -> None:
 
 def test_anthropic_client_reaches_an_openai_model(client, fake_upstream: FakeUpstream) -> None:
     message = client.messages.create(
-        model="openai/gpt-4o-mini", max_tokens=64, system="be brief",
-        messages=[{"role": "user", "content": "hi"}])
+        model="openai/gpt-4o-mini",
+        max_tokens=64,
+        system="be brief",
+        messages=[{"role": "user", "content": "hi"}],
+    )
     assert message.content[0].text == "hi"
     sent = fake_upstream.requests[-1]
     assert sent.path == "/v1/chat/completions"
@@ -36,8 +40,11 @@ def test_anthropic_client_reaches_an_openai_model(client, fake_upstream: FakeUps
 
 
 def test_streaming(client) -> None:
-    with client.messages.stream(model="anthropic/claude-3-5-haiku-latest", max_tokens=64,
-                                messages=[{"role": "user", "content": "stream me"}]) as stream:
+    with client.messages.stream(
+        model="anthropic/claude-3-5-haiku-latest",
+        max_tokens=64,
+        messages=[{"role": "user", "content": "stream me"}],
+    ) as stream:
         text = "".join(stream.text_stream)
         final = stream.get_final_message()
     assert text == "stream me"
@@ -45,8 +52,9 @@ def test_streaming(client) -> None:
 
 
 def test_streaming_from_an_openai_model(client) -> None:
-    with client.messages.stream(model="openai/gpt-4o-mini", max_tokens=64,
-                                messages=[{"role": "user", "content": "cross"}]) as stream:
+    with client.messages.stream(
+        model="openai/gpt-4o-mini", max_tokens=64, messages=[{"role": "user", "content": "cross"}]
+    ) as stream:
         text = "".join(stream.text_stream)
         final = stream.get_final_message()
     assert text == "cross" and final.stop_reason == "end_turn"
@@ -55,10 +63,16 @@ def test_streaming_from_an_openai_model(client) -> None:
 def test_tool_use_both_ways(client, fake_upstream: FakeUpstream) -> None:
     fake_upstream.script(ok(tool_call=ToolCall("lookup", {"q": "slicewise"})))
     message = client.messages.create(
-        model="openai/gpt-4o-mini", max_tokens=64,
-        tools=[{"name": "lookup", "input_schema": {"type": "object", "properties": {
-            "q": {"type": "string"}}}}],
-        messages=[{"role": "user", "content": "look it up"}])
+        model="openai/gpt-4o-mini",
+        max_tokens=64,
+        tools=[
+            {
+                "name": "lookup",
+                "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}},
+            }
+        ],
+        messages=[{"role": "user", "content": "look it up"}],
+    )
     block = message.content[-1]
     assert block.type == "tool_use" and block.name == "lookup" and block.input == {"q": "slicewise"}
     assert message.stop_reason == "tool_use"
@@ -66,10 +80,12 @@ def test_tool_use_both_ways(client, fake_upstream: FakeUpstream) -> None:
 
 def test_errors_have_the_anthropic_shape(client) -> None:
     with pytest.raises(anthropic.NotFoundError) as caught:
-        client.messages.create(model="nope", max_tokens=8,
-                               messages=[{"role": "user", "content": "x"}])
+        client.messages.create(
+            model="nope", max_tokens=8, messages=[{"role": "user", "content": "x"}]
+        )
     assert caught.value.body["type"] == "error"
     assert "nope" in caught.value.body["error"]["message"]
     with pytest.raises(anthropic.BadRequestError):
-        client.messages.create(model="auto", max_tokens=-1,
-                               messages=[{"role": "user", "content": "x"}])
+        client.messages.create(
+            model="auto", max_tokens=-1, messages=[{"role": "user", "content": "x"}]
+        )

@@ -29,17 +29,24 @@ def test_429_retry_after_is_honoured_then_succeeds(gateway, fake_upstream: FakeU
 
 
 def test_slow_upstream_times_out_and_falls_back(gateway, fake_upstream: FakeUpstream) -> None:
-    server = gateway(routes={"pair": {"target": "0.5", "candidates": [
-        "openai/gpt-4o-mini", "anthropic/claude-3-5-haiku-latest"],
-        "fallback": ["anthropic/claude-3-5-haiku-latest"]}},
-        server={"attempt_timeout": 0.3, "deadline": 5, "retries": 0})
+    server = gateway(
+        routes={
+            "pair": {
+                "target": "0.5",
+                "candidates": ["openai/gpt-4o-mini", "anthropic/claude-3-5-haiku-latest"],
+                "fallback": ["anthropic/claude-3-5-haiku-latest"],
+            }
+        },
+        server={"attempt_timeout": 0.3, "deadline": 5, "retries": 0},
+    )
     fake_upstream.script(delay(2.0), model="gpt-4o-mini")
     reply = post(server, {"model": "pair", "messages": HI})
     assert reply.status_code == 200
     assert reply.headers["x-slicewise-model"] == "anthropic/claude-3-5-haiku-latest"
     row = server.gateway.recorder.ledger.transactions(1)[0]
-    assert row["fallbacks"] == [{"model": "openai/gpt-4o-mini", "error": "UpstreamTimeout",
-                                 "status": None}]
+    assert row["fallbacks"] == [
+        {"model": "openai/gpt-4o-mini", "error": "UpstreamTimeout", "status": None}
+    ]
 
 
 def test_malformed_upstream_json_is_a_clear_502(gateway, fake_upstream: FakeUpstream) -> None:
@@ -80,10 +87,24 @@ def test_body_and_context_limits(gateway) -> None:
     big = post(server, {"model": "auto", "messages": [{"role": "user", "content": "x" * 5000}]})
     assert big.status_code == 413
     assert "over the limit of 2000" in big.json()["error"]["message"]
-    server = gateway(models=[{"name": "openai/gpt-4o-mini", "input_usd_per_mtok": 0.15,
-                              "output_usd_per_mtok": 0.6, "context_window": 100}])
-    long = post(server, {"model": "openai/gpt-4o-mini", "max_tokens": 90,
-                         "messages": [{"role": "user", "content": "y" * 200}]})
+    server = gateway(
+        models=[
+            {
+                "name": "openai/gpt-4o-mini",
+                "input_usd_per_mtok": 0.15,
+                "output_usd_per_mtok": 0.6,
+                "context_window": 100,
+            }
+        ]
+    )
+    long = post(
+        server,
+        {
+            "model": "openai/gpt-4o-mini",
+            "max_tokens": 90,
+            "messages": [{"role": "user", "content": "y" * 200}],
+        },
+    )
     assert long.status_code == 400
     assert "context window of 100" in long.json()["error"]["message"]
 
@@ -103,14 +124,14 @@ def test_health_endpoints(gateway) -> None:
     assert httpx.get(server.url + "/readyz").json()["routes"] == ["auto"]
 
 
-def test_client_disconnect_cancels_the_upstream_call(gateway, fake_upstream: FakeUpstream
-                                                     ) -> None:
+def test_client_disconnect_cancels_the_upstream_call(gateway, fake_upstream: FakeUpstream) -> None:
     server = gateway()
     fake_upstream.script(delay(3.0), model="gpt-4o")
 
     async def go() -> None:
-        async with openai.AsyncOpenAI(base_url=server.url + "/v1", api_key="x",
-                                      max_retries=0, timeout=0.3) as client:
+        async with openai.AsyncOpenAI(
+            base_url=server.url + "/v1", api_key="x", max_retries=0, timeout=0.3
+        ) as client:
             with pytest.raises(openai.APITimeoutError):
                 await client.chat.completions.create(model="openai/gpt-4o", messages=HI)
         await asyncio.sleep(0.3)
@@ -126,9 +147,9 @@ def test_async_sdk_streaming(gateway) -> None:
     async def go() -> str:
         async with openai.AsyncOpenAI(base_url=server.url + "/v1", api_key="x") as client:
             stream = await client.chat.completions.create(
-                model="auto", messages=[{"role": "user", "content": "async"}], stream=True)
-            return "".join([c.choices[0].delta.content or "" async for c in stream
-                            if c.choices])
+                model="auto", messages=[{"role": "user", "content": "async"}], stream=True
+            )
+            return "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
 
     assert asyncio.run(go()) == "async"
 
@@ -136,12 +157,15 @@ def test_async_sdk_streaming(gateway) -> None:
 def test_every_request_is_in_the_ledger(gateway, fake_upstream: FakeUpstream) -> None:
     server = gateway(server={"retries": 0})
     fake_upstream.script(status(500), model="gpt-4o")
-    codes = [post(server, body).status_code for body in (
-        {"model": "auto", "messages": HI},
-        {"model": "openai/gpt-4o", "messages": HI},
-        {"model": "nope", "messages": HI},
-        {"model": "auto", "messages": HI, "stream": True},
-    )]
+    codes = [
+        post(server, body).status_code
+        for body in (
+            {"model": "auto", "messages": HI},
+            {"model": "openai/gpt-4o", "messages": HI},
+            {"model": "nope", "messages": HI},
+            {"model": "auto", "messages": HI, "stream": True},
+        )
+    ]
     assert codes == [200, 502, 404, 200]
     rows = server.gateway.recorder.ledger.transactions(10)
     assert sorted(r["status"] for r in rows) == [200, 200, 404, 502]
@@ -149,15 +173,23 @@ def test_every_request_is_in_the_ledger(gateway, fake_upstream: FakeUpstream) ->
     assert all(r["cost_usd"] is not None and r["baseline_cost_usd"] is not None for r in served)
 
 
-def test_untranslatable_request_falls_back_to_a_model_that_can(gateway,
-                                                               fake_upstream: FakeUpstream
-                                                               ) -> None:
-    server = gateway(routes={"pair": {"target": "0.5", "candidates": [
-        "openai/gpt-4o-mini", "anthropic/claude-3-5-haiku-latest"],
-        "fallback": ["openai/gpt-4o-mini"]}})
+def test_untranslatable_request_falls_back_to_a_model_that_can(
+    gateway, fake_upstream: FakeUpstream
+) -> None:
+    server = gateway(
+        routes={
+            "pair": {
+                "target": "0.5",
+                "candidates": ["openai/gpt-4o-mini", "anthropic/claude-3-5-haiku-latest"],
+                "fallback": ["openai/gpt-4o-mini"],
+            }
+        }
+    )
     schema = {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}
-    claude = post(server, {"model": "anthropic/claude-3-5-haiku-latest", "messages": HI,
-                           "response_format": schema})
+    claude = post(
+        server,
+        {"model": "anthropic/claude-3-5-haiku-latest", "messages": HI, "response_format": schema},
+    )
     assert claude.status_code == 400
     assert "json_schema is not supported" in claude.json()["error"]["message"]
     assert claude.json()["error"]["param"] == "response_format"

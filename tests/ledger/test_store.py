@@ -12,16 +12,29 @@ from slicewise.ledger import Ledger, Transaction
 
 
 def tx(i: int, cost: str | None = "0.000123") -> Transaction:
-    return Transaction(f"req_{i}", time.time(), "openai.chat", "auto", "coldstart", "auto",
-                       "openai/gpt-4o-mini", 200, 12.5, input_tokens=10, output_tokens=5,
-                       cost_usd=None if cost is None else Decimal(cost),
-                       candidates=({"model": "openai/gpt-4o-mini", "quality": 0.9},))
+    return Transaction(
+        f"req_{i}",
+        time.time(),
+        "openai.chat",
+        "auto",
+        "coldstart",
+        "auto",
+        "openai/gpt-4o-mini",
+        200,
+        12.5,
+        input_tokens=10,
+        output_tokens=5,
+        cost_usd=None if cost is None else Decimal(cost),
+        candidates=({"model": "openai/gpt-4o-mini", "quality": 0.9},),
+    )
 
 
 def test_every_recorded_transaction_is_written(tmp_path: Path) -> None:
     ledger = Ledger(f"sqlite:///{tmp_path}/l.db")
-    threads = [threading.Thread(target=lambda k=k: [ledger.record(tx(k * 1000 + i))
-                                                    for i in range(500)]) for k in range(4)]
+    threads = [
+        threading.Thread(target=lambda k=k: [ledger.record(tx(k * 1000 + i)) for i in range(500)])
+        for k in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:

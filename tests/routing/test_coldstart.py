@@ -6,9 +6,10 @@ from slicewise.routing.target import Target
 
 CARDS = [ModelCard("a/small", 0.1, 0.4), ModelCard("a/mid", 1.0, 4.0), ModelCard("a/big", 5, 15)]
 EASY = "What is the capital of France?"
-HARD = ("Solve the equation x^2 + 3x = 10, then prove that the solution is unique, "
-        "and write a Python function that checks it:\n```python\ndef check(x):\n    return x\n```"
-        ) * 4
+HARD = (
+    "Solve the equation x^2 + 3x = 10, then prove that the solution is unique, "
+    "and write a Python function that checks it:\n```python\ndef check(x):\n    return x\n```"
+) * 4
 
 
 def test_abilities_follow_tiers_else_price() -> None:

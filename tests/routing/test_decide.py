@@ -5,6 +5,7 @@ import pytest
 
 from slicewise.errors import ConfigError, RoutingError
 from slicewise.routing import decide
+from slicewise.routing.calibrate import Calibration
 from slicewise.routing.target import Target, parse_target
 
 QUALITY = np.array([[0.5, 0.8, 0.9]])
@@ -70,3 +71,30 @@ def test_parse_target(text: str, target: Target) -> None:
 def test_bad_targets_say_what_is_allowed(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_target(text)
+
+
+def test_mixture_sends_the_share_to_the_rich_point_and_is_stable() -> None:
+    rng = np.random.default_rng(0)
+    quality = np.tile([0.5, 0.9], (4000, 1)) + rng.normal(0, 1e-3, (4000, 2))
+    cost = np.tile([1.0, 10.0], (4000, 1))
+    choice = decide.by_mixture(quality, cost, 0.0, decide.CHEAPEST, 0.3, 10.0)
+    assert abs((choice == 1).mean() - 0.3) < 0.03
+    again = decide.by_mixture(quality[::-1], cost, 0.0, decide.CHEAPEST, 0.3, 10.0)
+    assert (again[::-1] == choice).all()  # a prompt's draw depends on it alone
+
+
+def test_calibration_mixes_across_a_jump_in_realised_quality() -> None:
+    # every prompt switches model between wtp 1 and 2: quality jumps from 0.9 to 0.6
+    table = Calibration(
+        wtp=np.array([0.0, 1.0, 2.0, np.inf]),
+        quality=np.array([0.9, 0.9, 0.6, 0.6]),
+        cost=np.array([10.0, 10.0, 1.0, 1.0]),
+        best_model="large",
+        best_quality=0.9,
+        best_cost=10.0,
+    )
+    mix = table.mixture_for_quality(0.8)
+    assert (mix.rich_wtp, mix.cheap_wtp) == (1.0, 2.0)
+    assert mix.share == pytest.approx(2 / 3)
+    assert table.mixture_for_quality(0.95).share == 1.0  # unreachable: the best point alone
+    assert table.mixture_for_quality(0.5).rich_wtp == 2.0  # the cheapest point reaches it

@@ -10,8 +10,10 @@ from slicewise.features import prompt_text
 from slicewise.outcomes import load_outcomes
 from slicewise.routing import artifact
 from slicewise.routing.cluster import ClusterRouter
+from slicewise.routing.ensemble import EnsembleRouter
+from slicewise.routing.knn import KnnRouter
 from slicewise.routing.target import Target
-from slicewise.routing.train import KINDS, Settings, train
+from slicewise.routing.train import DEFAULT_KIND, KINDS, LEARNED, Settings, train
 
 FAST = Settings(features="tfidf", folds=3)
 
@@ -23,7 +25,7 @@ def realised(router, table, target: Target) -> tuple[float, np.ndarray]:
     return float(table.scores[np.arange(len(table)), choice].mean()), choice
 
 
-@pytest.mark.parametrize("kind", ["predictor", "cluster"])
+@pytest.mark.parametrize("kind", LEARNED)
 def test_learned_router_sends_hard_prompts_to_the_strong_model(outcomes_file, kind) -> None:
     router = train(
         load_outcomes(outcomes_file(400)),
@@ -68,7 +70,8 @@ def test_every_kind_trains_saves_and_loads(outcomes_file, tmp_path: Path, kind: 
     texts = [prompt_text(m) for m in table.messages[:20]]
     q1, c1 = router.predict(texts)
     q2, c2 = again.predict(texts)
-    assert np.allclose(q1, q2, atol=1e-5) and np.allclose(c1, c2)
+    assert np.allclose(q1, q2, atol=1e-5)
+    assert np.allclose(c1, c2)
     target = Target("share", 0.9)
     assert (router.choose(q1, c1, target) == again.choose(q2, c2, target)).all()
     assert artifact.header(path)["fingerprint"] == table.fingerprint
@@ -81,7 +84,8 @@ def test_route_explains_one_decision(outcomes_file) -> None:
     )
     assert route.model in router.models
     assert {c.model for c in route.candidates} == set(router.models)
-    assert route.model in route.reason and "target share=0.9" in route.reason
+    assert route.model in route.reason
+    assert "target share=0.9" in route.reason
     only = router.route((("user", "hello"),), None, candidates=["large"])
     assert only.model == "large"
 
@@ -126,3 +130,26 @@ def test_corrupt_and_foreign_artifacts_are_refused(tmp_path: Path, outcomes_file
     path.write_bytes(text)
     with pytest.raises(ArtifactError, match="version 9 is not supported"):
         artifact.load(path)
+
+
+def test_knn_router_reads_quality_off_similar_prompts(outcomes_file) -> None:
+    table = load_outcomes(outcomes_file(300))
+    router = train(table, Settings(kind="knn", features="tfidf", folds=3))
+    assert isinstance(router, KnnRouter)
+    fresh = load_outcomes(outcomes_file(100, seed=4, name="fresh.jsonl"))
+    quality, _ = router.predict([prompt_text(m) for m in fresh.messages])
+    hard = np.array([t == "hard" for t in fresh.tasks])
+    small = router.models.index("small")
+    assert quality[~hard, small].mean() - quality[hard, small].mean() > 0.5
+    # one prompt or a batch larger than a block: the same predictions
+    one, _ = router.predict([prompt_text(fresh.messages[0])])
+    assert np.allclose(one[0], quality[0], atol=1e-6)
+
+
+def test_ensemble_is_the_mean_of_its_members(outcomes_file) -> None:
+    router = train(load_outcomes(outcomes_file(200)), Settings(features="tfidf", folds=3))
+    assert router.kind == DEFAULT_KIND == "ensemble"
+    assert isinstance(router, EnsembleRouter)
+    features = router.featurize(["Prove that the integral is invariant.", "Capital of Peru?"])
+    both = router.predictor.predict_quality(features) + router.knn.predict_quality(features)
+    assert np.allclose(router.predict_quality(features), both / 2)

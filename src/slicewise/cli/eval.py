@@ -22,25 +22,50 @@ COMPARED = ("ensemble", "predictor", "knn", "cluster")
 
 def add_parser(commands: Any) -> None:
     p = commands.add_parser(
-        "eval", help="compare routers offline on outcomes",
+        "eval",
+        help="compare routers offline on outcomes",
         description="Train each router and sweep it on held-out prompts (a --test file, or "
         "k folds of --data); compare with best single, cheapest, random, the zero router and "
         "the oracle.",
     )
-    p.add_argument("--data", nargs="+", required=True, type=Path, metavar="FILE",
-                   help="outcomes JSONL to train on (and to fold, without --test)")
+    p.add_argument(
+        "--data",
+        nargs="+",
+        required=True,
+        type=Path,
+        metavar="FILE",
+        help="outcomes JSONL to train on (and to fold, without --test)",
+    )
     split = p.add_mutually_exclusive_group()
     split.add_argument("--test", type=Path, metavar="FILE", help="held-out outcomes JSONL")
     split.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
-    p.add_argument("--router", nargs="+", default=list(COMPARED), choices=LEARNED,
-                   metavar="KIND", help=f"routers to compare: {', '.join(LEARNED)}")
+    p.add_argument(
+        "--router",
+        nargs="+",
+        default=list(COMPARED),
+        choices=LEARNED,
+        metavar="KIND",
+        help=f"routers to compare: {', '.join(LEARNED)}",
+    )
     p.add_argument("--features", default=features.DEFAULT, choices=sorted(features.FEATURIZERS))
-    p.add_argument("--target", type=float, default=0.95,
-                   help="quality target as a share of best single's (default 0.95)")
-    p.add_argument("--pair", metavar="WEAK,STRONG",
-                   help="models for APGR and CPT (default: cheapest, best single)")
-    p.add_argument("--plot", type=Path, default=Path("slicewise-eval"), metavar="DIR",
-                   help="directory for curves.png and curves.html (default slicewise-eval)")
+    p.add_argument(
+        "--target",
+        type=float,
+        default=0.95,
+        help="quality target as a share of best single's (default 0.95)",
+    )
+    p.add_argument(
+        "--pair",
+        metavar="WEAK,STRONG",
+        help="models for APGR and CPT (default: cheapest, best single)",
+    )
+    p.add_argument(
+        "--plot",
+        type=Path,
+        default=Path("slicewise-eval"),
+        metavar="DIR",
+        help="directory for curves.png and curves.html (default slicewise-eval)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print every number as JSON")
     p.set_defaults(run=run)
@@ -52,8 +77,16 @@ def run(args: argparse.Namespace) -> int:
     pair = _pair(args.pair, data.models)
     settings = Settings(features=args.features, seed=args.seed)
     with console.status(not args.json) as say:
-        result = evaluate(data, args.router, test=test, folds=args.folds, target=args.target,
-                          pair=pair, settings=settings, progress=say)
+        result = evaluate(
+            data,
+            args.router,
+            test=test,
+            folds=args.folds,
+            target=args.target,
+            pair=pair,
+            settings=settings,
+            progress=say,
+        )
     _plot(result, args.plot)
     if args.json:
         console.print_json(result.as_dict())
@@ -69,8 +102,9 @@ def _pair(text: str | None, models: tuple[str, ...]) -> Pair | None:
     weak, _, strong = text.partition(",")
     for name in (weak, strong):
         if name not in models:
-            raise ConfigError(f"--pair: {name!r} is not a model in the data; "
-                              f"choose two of {', '.join(models)}")
+            raise ConfigError(
+                f"--pair: {name!r} is not a model in the data; choose two of {', '.join(models)}"
+            )
     return Pair(weak, strong)
 
 
@@ -80,10 +114,10 @@ def _plot(result: Evaluation, directory: Path) -> None:
     lines["zero router"] = result.zero
     lines["oracle"] = [result.oracle]
     title = f"{Path(result.source).parent.name or result.source}: {result.prompts} prompts"
-    plot_png(lines, result.singles, directory / "curves.png", title=title,
-             baseline=result.baseline)
-    plot_html(lines, result.singles, directory / "curves.html", title=title,
-              baseline=result.baseline)
+    plot_png(lines, result.singles, directory / "curves.png", title=title, baseline=result.baseline)
+    plot_html(
+        lines, result.singles, directory / "curves.html", title=title, baseline=result.baseline
+    )
 
 
 def _table(result: Evaluation) -> None:
@@ -96,26 +130,61 @@ def _table(result: Evaluation) -> None:
         f"{result.pair.strong}",
     )
     target = next(iter(result.routers.values())).target_share if result.routers else 0.95
-    for column in ("router", "cost @ best q", "cost @ 95% q", "quality gain", "AIQ", "APGR",
-                   "CPT(50%)", "CPT(80%)", f"quality @ target {target:.2f}"):
+    for column in (
+        "router",
+        "cost @ best q",
+        "cost @ 95% q",
+        "quality gain",
+        "AIQ",
+        "APGR",
+        "CPT(50%)",
+        "CPT(80%)",
+        f"quality @ target {target:.2f}",
+    ):
         table.add_column(column, justify="left" if column == "router" else "right")
     for name, r in result.routers.items():
         s = r.summary
         table.add_row(
-            name, console.share(s["cost_at_best_share"]), console.share(s["cost_at_95_share"]),
-            _num(s["quality_gain"]), _num(s["aiq"]), _num(r.apgr), console.share(r.cpt50),
+            name,
+            console.share(s["cost_at_best_share"]),
+            console.share(s["cost_at_95_share"]),
+            _num(s["quality_gain"]),
+            _num(s["aiq"]),
+            _num(r.apgr),
+            console.share(r.cpt50),
             console.share(r.cpt80),
             f"{r.realised_quality:.3f} vs {r.target_quality:.3f} "
             f"({console.share(r.realised_cost / result.baseline.cost)} cost)",
         )
     z = result.zero_summary
-    table.add_row("zero router", console.share(z["cost_at_best_share"]),
-                  console.share(z["cost_at_95_share"]), _num(z["quality_gain"]), _num(z["aiq"]),
-                  "", "", "", "")
-    for name, p in (("oracle", result.oracle), ("cheapest", result.cheapest),
-                    ("random", result.random), ("best single", result.baseline)):
-        table.add_row(name, f"{p.quality:.3f} q", console.share(p.cost / result.baseline.cost),
-                      "", "", "", "", "", "")
+    table.add_row(
+        "zero router",
+        console.share(z["cost_at_best_share"]),
+        console.share(z["cost_at_95_share"]),
+        _num(z["quality_gain"]),
+        _num(z["aiq"]),
+        "",
+        "",
+        "",
+        "",
+    )
+    for name, p in (
+        ("oracle", result.oracle),
+        ("cheapest", result.cheapest),
+        ("random", result.random),
+        ("best single", result.baseline),
+    ):
+        table.add_row(
+            name,
+            f"{p.quality:.3f} q",
+            console.share(p.cost / result.baseline.cost),
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        )
     console.out.print(table)
 
 

@@ -25,20 +25,34 @@ CHUNK = 2048
 
 def add_parser(commands: Any) -> None:
     p = commands.add_parser(
-        "route", help="explain one routing decision, or route a file of prompts",
+        "route",
+        help="explain one routing decision, or route a file of prompts",
         description="Explain the decision for one prompt, or route every prompt of a JSONL file "
         "(lines with id and messages) at a target or at K operating points.",
     )
     p.add_argument("prompt", nargs="?", help="a prompt to explain (instead of --input)")
-    p.add_argument("--router", required=True, type=Path, metavar="ROUTER",
-                   help="a router file from `slicewise train`")
+    p.add_argument(
+        "--router",
+        required=True,
+        type=Path,
+        metavar="ROUTER",
+        help="a router file from `slicewise train`",
+    )
     p.add_argument("--input", type=Path, metavar="PROMPTS", help="JSONL with id and messages")
     p.add_argument("--out", type=Path, metavar="CHOICES", help="where to write the choices")
     knob = p.add_mutually_exclusive_group()
-    knob.add_argument("--sweep", type=int, metavar="K",
-                      help="write the model chosen at K operating points, cheapest first")
-    knob.add_argument("--target", type=_target, metavar="TARGET",
-                      help="share of best single's quality (0.95), or quality=, max_cost=, wtp=")
+    knob.add_argument(
+        "--sweep",
+        type=int,
+        metavar="K",
+        help="write the model chosen at K operating points, cheapest first",
+    )
+    knob.add_argument(
+        "--target",
+        type=_target,
+        metavar="TARGET",
+        help="share of best single's quality (0.95), or quality=, max_cost=, wtp=",
+    )
     p.add_argument("--json", action="store_true", help="print the explanation as JSON")
     p.set_defaults(run=run)
 
@@ -66,8 +80,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def route_file(router: Router, prompts: Iterator[Prompt], sink: BinaryIO, sweep: int | None,
-               target: Target | None) -> int:
+def route_file(
+    router: Router,
+    prompts: Iterator[Prompt],
+    sink: BinaryIO,
+    sweep: int | None,
+    target: Target | None,
+) -> int:
     """Route prompts in chunks and write one JSON line each; returns the count."""
     knobs = None if sweep is None else [Target("wtp", w) for w in _sweep(router, sweep)]
     count = 0
@@ -75,12 +94,15 @@ def route_file(router: Router, prompts: Iterator[Prompt], sink: BinaryIO, sweep:
         quality, cost = router.predict([prompt_text(p.messages) for p in chunk])
         if knobs is None:
             choice = router.choose(quality, cost, target or Target("share", 1.0))
-            lines = [{"id": p.id, "model": router.models[c]} for p, c in zip(chunk, choice,
-                                                                             strict=True)]
+            lines = [
+                {"id": p.id, "model": router.models[c]} for p, c in zip(chunk, choice, strict=True)
+            ]
         else:
             picks = np.stack([router.choose(quality, cost, k) for k in knobs], axis=1)
-            lines = [{"id": p.id, "models": [router.models[c] for c in row]}
-                     for p, row in zip(chunk, picks.tolist(), strict=True)]
+            lines = [
+                {"id": p.id, "models": [router.models[c] for c in row]}
+                for p, row in zip(chunk, picks.tolist(), strict=True)
+            ]
         sink.write(b"".join(orjson.dumps(line) + b"\n" for line in lines))
         count += len(chunk)
     return count
@@ -95,10 +117,14 @@ def _sweep(router: Router, points: int) -> list[float]:
 def _explain(router: Router, text: str, target: Target | None, as_json: bool) -> int:
     route = router.route((("user", text),), target)
     if as_json:
-        console.print_json({
-            "model": route.model, "router": route.router, "reason": route.reason,
-            "candidates": [c.__dict__ for c in route.candidates],
-        })
+        console.print_json(
+            {
+                "model": route.model,
+                "router": route.router,
+                "reason": route.reason,
+                "candidates": [c.__dict__ for c in route.candidates],
+            }
+        )
         return 0
     table = Table(title=f"route: {route.model}", caption=route.reason)
     for column in ("model", "predicted quality", "predicted cost (USD)", ""):

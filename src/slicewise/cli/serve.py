@@ -10,7 +10,8 @@ from slicewise.config import load_config
 
 def add_parser(commands: Any) -> None:
     p = commands.add_parser(
-        "serve", help="run the gateway",
+        "serve",
+        help="run the gateway",
         description="Serve /v1/chat/completions, /v1/messages, /v1/models and /v1/route. "
         "Without --config: the local slice, every provider whose key is in the environment, "
         "and a SQLite ledger.",

@@ -15,16 +15,39 @@ from slicewise.routing.train import DEFAULT_KIND, KINDS, Settings, train
 
 
 def add_parser(commands: Any) -> None:
-    p = commands.add_parser("train", help="train a router on outcomes JSONL",
-                            description="Train a router on outcomes and save it to one file.")
-    p.add_argument("--data", nargs="+", required=True, type=Path, metavar="FILE",
-                   help="outcomes JSONL file(s); several are joined")
-    p.add_argument("--out", required=True, type=Path, metavar="ROUTER",
-                   help="where to write the router (safetensors)")
-    p.add_argument("--router", default=DEFAULT_KIND, choices=KINDS, metavar="KIND",
-                   help=f"router kind: {', '.join(KINDS)} (default {DEFAULT_KIND})")
-    p.add_argument("--features", default=features.DEFAULT, choices=sorted(features.FEATURIZERS),
-                   help=f"prompt features (default {features.DEFAULT})")
+    p = commands.add_parser(
+        "train",
+        help="train a router on outcomes JSONL",
+        description="Train a router on outcomes and save it to one file.",
+    )
+    p.add_argument(
+        "--data",
+        nargs="+",
+        required=True,
+        type=Path,
+        metavar="FILE",
+        help="outcomes JSONL file(s); several are joined",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="ROUTER",
+        help="where to write the router (safetensors)",
+    )
+    p.add_argument(
+        "--router",
+        default=DEFAULT_KIND,
+        choices=KINDS,
+        metavar="KIND",
+        help=f"router kind: {', '.join(KINDS)} (default {DEFAULT_KIND})",
+    )
+    p.add_argument(
+        "--features",
+        default=features.DEFAULT,
+        choices=sorted(features.FEATURIZERS),
+        help=f"prompt features (default {features.DEFAULT})",
+    )
     p.add_argument("--folds", type=int, default=5, help="calibration folds (default 5)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -34,17 +57,21 @@ def add_parser(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     outcomes = concat([load_outcomes(path) for path in args.data])
-    settings = Settings(kind=args.router, features=args.features, folds=args.folds,
-                        seed=args.seed)
+    settings = Settings(kind=args.router, features=args.features, folds=args.folds, seed=args.seed)
     with console.status(not args.json) as say:
         router = train(outcomes, settings, progress=say)
     calibration = router.calibration
     assert calibration is not None
     summary = {
-        "router": str(args.out), "kind": router.kind, "prompts": len(outcomes),
-        "models": list(router.models), "features": args.features if router.featurizer else None,
-        "best_single": calibration.best_model, "best_single_quality": calibration.best_quality,
-        "notes": list(outcomes.notes), "seconds": round(time.perf_counter() - started, 2),
+        "router": str(args.out),
+        "kind": router.kind,
+        "prompts": len(outcomes),
+        "models": list(router.models),
+        "features": args.features if router.featurizer else None,
+        "best_single": calibration.best_model,
+        "best_single_quality": calibration.best_quality,
+        "notes": list(outcomes.notes),
+        "seconds": round(time.perf_counter() - started, 2),
     }
     artifact.save(router, args.out, fingerprint=outcomes.fingerprint, metrics=summary)
     if args.json:

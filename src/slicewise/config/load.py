@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from slicewise.config.schema import Config, ReferenceError_
+from slicewise.config.schema import Config, PlacedError
 from slicewise.errors import ConfigError
 
 Lines = dict[tuple[str | int, ...], int]
@@ -75,13 +75,16 @@ def _describe(exc: ValidationError, lines: Lines, source: str) -> str:
         loc = tuple(error["loc"])
         message = error["msg"].removeprefix("Value error, ")
         cause = (error.get("ctx") or {}).get("error")
-        if isinstance(cause, ReferenceError_):
+        if isinstance(cause, PlacedError):
             loc = cause.path
         if error["type"] == "extra_forbidden":
             message = "unknown field; check its spelling against the documented fields"
         problems.append(f"{source}{_line(loc, lines)}: {_dotted(loc) or '(top)'}: {message}")
-    head = problems[0] if len(problems) == 1 else f"{len(problems)} problems:\n  " + \
-        "\n  ".join(problems)
+    head = (
+        problems[0]
+        if len(problems) == 1
+        else f"{len(problems)} problems:\n  " + "\n  ".join(problems)
+    )
     return head
 
 

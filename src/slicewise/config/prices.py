@@ -21,14 +21,20 @@ def lookup(provider: str, model: str) -> tuple[Decimal | None, Decimal | None, i
     try:
         from genai_prices import Usage, calc_price
 
-        found = calc_price(Usage(input_tokens=0, output_tokens=0), model_ref=model,
-                           provider_id=PROVIDER_IDS.get(provider, provider))
+        found = calc_price(
+            Usage(input_tokens=0, output_tokens=0),
+            model_ref=model,
+            provider_id=PROVIDER_IDS.get(provider, provider),
+        )
     except (ImportError, LookupError) as exc:
         logger.debug("no list price for %s/%s: %s", provider, model, exc)
         return None, None, None
     price = found.model_price
-    return (_flat(price.input_mtok), _flat(price.output_mtok),
-            getattr(found.model, "context_window", None))
+    return (
+        _flat(price.input_mtok),
+        _flat(price.output_mtok),
+        getattr(found.model, "context_window", None),
+    )
 
 
 def _flat(value: object) -> Decimal | None:

@@ -22,7 +22,8 @@ class ProviderConfig(_Strict):
     kind: ProviderKind
     base_url: str | None = None
     key_env: str | None = Field(
-        None, description="environment variable holding the API key (never the key itself)")
+        None, description="environment variable holding the API key (never the key itself)"
+    )
     headers: dict[str, str] = Field(default_factory=dict)
     model_path: str | None = Field(None, description="GGUF file for kind: local")
     discover: bool = Field(False, description="offer every model the provider lists at start")
@@ -69,7 +70,8 @@ class RouteConfig(_Strict):
     fallback: tuple[str, ...] = Field((), description="fallback order; default by quality")
     baseline: str | None = Field(None, description="model whose cost savings are measured against")
     aliases: dict[str, str] = Field(
-        default_factory=dict, description="router's model name -> provider/model")
+        default_factory=dict, description="router's model name -> provider/model"
+    )
 
 
 class ServerConfig(_Strict):
@@ -98,26 +100,34 @@ class Config(_Strict):
         names = {m.name for m in self.models}
         for i, model in enumerate(self.models):
             if model.provider not in self.providers:
-                raise _at(("models", i, "name"), f"provider {model.provider!r} is not configured; "
-                          f"configured providers: {', '.join(self.providers) or 'none'}")
+                raise _at(
+                    ("models", i, "name"),
+                    f"provider {model.provider!r} is not configured; "
+                    f"configured providers: {', '.join(self.providers) or 'none'}",
+                )
         for route_name, route in self.routes.items():
             if route_name in names:
                 raise _at(("routes", route_name), "a route may not share a model's name")
             for key in ("candidates", "fallback"):
                 for i, name in enumerate(getattr(route, key)):
                     if name not in names:
-                        raise _at(("routes", route_name, key, i), f"model {name!r} is not "
-                                  "configured; add it under models or remove it here")
+                        raise _at(
+                            ("routes", route_name, key, i),
+                            f"model {name!r} is not "
+                            "configured; add it under models or remove it here",
+                        )
             if route.baseline is not None and route.baseline not in names:
-                raise _at(("routes", route_name, "baseline"), f"model {route.baseline!r} is "
-                          "not configured")
+                raise _at(
+                    ("routes", route_name, "baseline"),
+                    f"model {route.baseline!r} is not configured",
+                )
         return self
 
     def model(self, name: str) -> ModelConfig | None:
         return next((m for m in self.models if m.name == name), None)
 
 
-class ReferenceError_(ValueError):
+class PlacedError(ValueError):
     """A cross-reference problem at a known path (turned into a ConfigError by the loader)."""
 
     def __init__(self, path: tuple[str | int, ...], message: str):
@@ -125,5 +135,5 @@ class ReferenceError_(ValueError):
         super().__init__(message)
 
 
-def _at(path: tuple[str | int, ...], message: str) -> ReferenceError_:
-    return ReferenceError_(path, message)
+def _at(path: tuple[str | int, ...], message: str) -> PlacedError:
+    return PlacedError(path, message)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from scipy.sparse import csr_matrix  # type: ignore[import-untyped]  # comes with scikit-learn
+from scipy.sparse import csr_matrix
 from tokenizers import Tokenizer
 
 from slicewise.errors import ArtifactError

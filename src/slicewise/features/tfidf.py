@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.sparse import csr_matrix  # type: ignore[import-untyped]  # comes with scikit-learn
+from scipy.sparse import csr_matrix
 
 from slicewise.errors import ArtifactError
 from slicewise.features.base import Featurizer, normalise_rows

@@ -88,29 +88,42 @@ def create_app(config: Config, env: dict[str, str] | None = None) -> Starlette:
 
     async def readyz(request: Request) -> Response:
         g = gw()
-        body = {"status": "ready", "models": len(g.catalog.models),
-                "routes": list(g.catalog.routes), "breakers": g.breakers.states()}
+        body = {
+            "status": "ready",
+            "models": len(g.catalog.models),
+            "routes": list(g.catalog.routes),
+            "breakers": g.breakers.states(),
+        }
         return Response(orjson.dumps(body), media_type=JSON)
 
-    return Starlette(routes=[
-        Route("/v1/chat/completions", chat_openai, methods=["POST"]),
-        Route("/v1/messages", chat_anthropic, methods=["POST"]),
-        Route("/v1/models", models, methods=["GET"]),
-        Route("/v1/route", route, methods=["POST"]),
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
-    ], lifespan=lifespan)
+    return Starlette(
+        routes=[
+            Route("/v1/chat/completions", chat_openai, methods=["POST"]),
+            Route("/v1/messages", chat_anthropic, methods=["POST"]),
+            Route("/v1/models", models, methods=["GET"]),
+            Route("/v1/route", route, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
 
 
 async def _open(config: Config, env: dict[str, str] | None) -> Gateway:
     catalog = await catalogs.build(config, env)
     breakers = Breakers()
     server = config.server
-    dispatcher = Dispatcher(catalog, breakers, RetryPolicy(attempts=server.retries + 1),
-                            server.attempt_timeout, server.retries)
+    dispatcher = Dispatcher(
+        catalog,
+        breakers,
+        RetryPolicy(attempts=server.retries + 1),
+        server.attempt_timeout,
+        server.retries,
+    )
     recorder = Recorder(Ledger(config.ledger.url), catalog)
-    logger.info("slicewise gateway: %d models, routes %s", len(catalog.models),
-                ", ".join(catalog.routes))
+    logger.info(
+        "slicewise gateway: %d models, routes %s", len(catalog.models), ", ".join(catalog.routes)
+    )
     return Gateway(config, catalog, dispatcher, recorder, breakers)
 
 
@@ -130,54 +143,89 @@ async def chat(gw: Gateway, http: Request, protocol: Protocol) -> Response:
         return error_response(protocol, exc, request_id)
     deadline = started + gw.config.server.deadline
     if request.stream:
-        return await _stream(gw, http, protocol, request, decided, request_id, started, arrived,
-                             deadline)
+        return await _stream(
+            gw, http, protocol, request, decided, request_id, started, arrived, deadline
+        )
     call = asyncio.ensure_future(gw.dispatcher.complete(request, decided, deadline))
     try:
         response, served = await _unless_disconnected(http, call)
     except Exhausted as exc:
-        gw.recorder.failed(request_id, arrived, started, protocol, request, decided, exc.last,
-                           exc.attempts)
+        gw.recorder.failed(
+            request_id, arrived, started, protocol, request, decided, exc.last, exc.attempts
+        )
         return error_response(protocol, exc.last, request_id, decided)
     except RequestError as exc:
         gw.recorder.failed(request_id, arrived, started, protocol, request, decided, exc)
         return error_response(protocol, exc, request_id, decided)
     except asyncio.CancelledError:
-        gw.recorder.failed(request_id, arrived, started, protocol, request, decided,
-                           RequestError("client disconnected", status=499))
+        gw.recorder.failed(
+            request_id,
+            arrived,
+            started,
+            protocol,
+            request,
+            decided,
+            RequestError("client disconnected", status=499),
+        )
         raise
-    cost = gw.recorder.served(request_id, arrived, started, protocol, request, decided, served,
-                              response.usage)
+    cost = gw.recorder.served(
+        request_id, arrived, started, protocol, request, decided, served, response.usage
+    )
     body = protocol.render(response, request_id, int(arrived))
-    return Response(body, media_type=JSON,
-                    headers=_headers(request_id, decided, served.model.name, _money(cost)))
+    return Response(
+        body,
+        media_type=JSON,
+        headers=_headers(request_id, decided, served.model.name, _money(cost)),
+    )
 
 
-async def _stream(gw: Gateway, http: Request, protocol: Protocol, request: ChatRequest,
-                  decided: Plan, request_id: str, started: float, arrived: float,
-                  deadline: float) -> Response:
+async def _stream(
+    gw: Gateway,
+    http: Request,
+    protocol: Protocol,
+    request: ChatRequest,
+    decided: Plan,
+    request_id: str,
+    started: float,
+    arrived: float,
+    deadline: float,
+) -> Response:
     try:
         first, events, served = await _unless_disconnected(
-            http, asyncio.ensure_future(gw.dispatcher.stream(request, decided, deadline)))
+            http, asyncio.ensure_future(gw.dispatcher.stream(request, decided, deadline))
+        )
     except Exhausted as exc:
-        gw.recorder.failed(request_id, arrived, started, protocol, request, decided, exc.last,
-                           exc.attempts)
+        gw.recorder.failed(
+            request_id, arrived, started, protocol, request, decided, exc.last, exc.attempts
+        )
         return error_response(protocol, exc.last, request_id, decided)
     except RequestError as exc:
         gw.recorder.failed(request_id, arrived, started, protocol, request, decided, exc)
         return error_response(protocol, exc, request_id, decided)
-    writer = protocol.stream(request, request_id, served.model.name, int(arrived),
-                             estimate_tokens(request))
-    body = _relay(gw, protocol, writer, first, events, request, decided, served, request_id,
-                  started, arrived)
+    writer = protocol.stream(
+        request, request_id, served.model.name, int(arrived), estimate_tokens(request)
+    )
+    body = _relay(
+        gw, protocol, writer, first, events, request, decided, served, request_id, started, arrived
+    )
     # the cost of a stream is known at its end: a final SSE comment and the ledger carry it
     headers = _headers(request_id, decided, served.model.name, "at-end-of-stream")
     return StreamingResponse(body, media_type="text/event-stream", headers=headers)
 
 
-async def _relay(gw: Gateway, protocol: Protocol, writer: Any, first: Any, events: Any,
-                 request: ChatRequest, decided: Plan, served: Served, request_id: str,
-                 started: float, arrived: float) -> AsyncIterator[bytes]:
+async def _relay(
+    gw: Gateway,
+    protocol: Protocol,
+    writer: Any,
+    first: Any,
+    events: Any,
+    request: ChatRequest,
+    decided: Plan,
+    served: Served,
+    request_id: str,
+    started: float,
+    arrived: float,
+) -> AsyncIterator[bytes]:
     """Upstream events to client bytes; the ledger row is written however the stream ends."""
     usage, chars, error = None, 0, None
     try:
@@ -203,8 +251,9 @@ async def _relay(gw: Gateway, protocol: Protocol, writer: Any, first: Any, event
         await _aclose(events)
         if usage is None:  # the upstream did not say; count what was streamed
             usage = _counted(request, chars)
-        cost = gw.recorder.streamed(request_id, arrived, started, protocol, request, decided,
-                                    served, usage, error)
+        cost = gw.recorder.streamed(
+            request_id, arrived, started, protocol, request, decided, served, usage, error
+        )
     if error is None:
         yield f": x-slicewise-cost-usd={_money(cost)}\n\n".encode()
 
@@ -215,29 +264,40 @@ async def dry_run(gw: Gateway, http: Request) -> Response:
         decided = plan(gw.catalog, request, gw.ready)
     except SlicewiseError as exc:
         return error_response(OPENAI, exc, new_id())
-    body = {"route": decided.route, "router": decided.router, "model": decided.order[0],
-            "fallbacks": list(decided.order[1:]), "candidates": list(decided.candidates),
-            "reason": decided.reason, "baseline": decided.baseline}
+    body = {
+        "route": decided.route,
+        "router": decided.router,
+        "model": decided.order[0],
+        "fallbacks": list(decided.order[1:]),
+        "candidates": list(decided.candidates),
+        "reason": decided.reason,
+        "baseline": decided.baseline,
+    }
     return Response(orjson.dumps(body), media_type=JSON)
 
 
 async def _body(http: Request, limit: int) -> bytes:
     declared = http.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise RequestError(f"request body of {declared} bytes is over the limit of {limit}; "
-                           "send fewer or shorter messages", status=413)
+        raise RequestError(
+            f"request body of {declared} bytes is over the limit of {limit}; "
+            "send fewer or shorter messages",
+            status=413,
+        )
     body = await http.body()
     if len(body) > limit:
-        raise RequestError(f"request body of {len(body)} bytes is over the limit of {limit}",
-                           status=413)
+        raise RequestError(
+            f"request body of {len(body)} bytes is over the limit of {limit}", status=413
+        )
     return body
 
 
 def _limits(request: ChatRequest, gw: Gateway) -> None:
     most = gw.config.server.max_messages
     if len(request.messages) > most:
-        raise RequestError(f"{len(request.messages)} messages is over the limit of {most}",
-                           param="messages")
+        raise RequestError(
+            f"{len(request.messages)} messages is over the limit of {most}", param="messages"
+        )
 
 
 async def _unless_disconnected(http: Request, call: asyncio.Future[Any]) -> Any:
@@ -260,12 +320,17 @@ async def _disconnected(http: Request) -> None:
             return
 
 
-def error_response(protocol: Protocol, exc: SlicewiseError, request_id: str,
-                   decided: Plan | None = None) -> Response:
+def error_response(
+    protocol: Protocol, exc: SlicewiseError, request_id: str, decided: Plan | None = None
+) -> Response:
     status = error_table.status_of(exc)
     message = exc.message if isinstance(exc, RequestError) else str(exc)
-    body = protocol.error_body(message, error_table.error_type(protocol.name, status),
-                               error_table.param_of(exc), error_table.code_of(exc))
+    body = protocol.error_body(
+        message,
+        error_table.error_type(protocol.name, status),
+        error_table.param_of(exc),
+        error_table.code_of(exc),
+    )
     headers = {"x-slicewise-request-id": request_id}
     if decided is not None:
         headers["x-slicewise-route"] = decided.route
@@ -276,8 +341,12 @@ def error_response(protocol: Protocol, exc: SlicewiseError, request_id: str,
 
 
 def _headers(request_id: str, decided: Plan, model: str, cost: str) -> dict[str, str]:
-    return {"x-slicewise-request-id": request_id, "x-slicewise-route": decided.route,
-            "x-slicewise-model": model, "x-slicewise-cost-usd": cost}
+    return {
+        "x-slicewise-request-id": request_id,
+        "x-slicewise-route": decided.route,
+        "x-slicewise-model": model,
+        "x-slicewise-cost-usd": cost,
+    }
 
 
 def _money(cost: Any) -> str:
@@ -300,13 +369,25 @@ def _models_body(gw: Gateway) -> bytes:
     created = int(gw.started)
     entries = [_entry(name, created, "slicewise") for name in gw.catalog.routes]
     entries += [_entry(name, created, m.provider) for name, m in gw.catalog.models.items()]
-    return orjson.dumps({"object": "list", "data": entries, "has_more": False,
-                         "first_id": entries[0]["id"] if entries else None,
-                         "last_id": entries[-1]["id"] if entries else None})
+    return orjson.dumps(
+        {
+            "object": "list",
+            "data": entries,
+            "has_more": False,
+            "first_id": entries[0]["id"] if entries else None,
+            "last_id": entries[-1]["id"] if entries else None,
+        }
+    )
 
 
 def _entry(name: str, created: int, owner: str) -> dict[str, Any]:
     # one entry readable by both SDKs: OpenAI's model object and Anthropic's ModelInfo
-    return {"id": name, "object": "model", "created": created, "owned_by": owner,
-            "type": "model", "display_name": name,
-            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created))}
+    return {
+        "id": name,
+        "object": "model",
+        "created": created,
+        "owned_by": owner,
+        "type": "model",
+        "display_name": name,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created)),
+    }

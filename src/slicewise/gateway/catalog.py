@@ -53,15 +53,18 @@ class Model:
         if usage is None or not self.priced:
             return None
         assert self.input_usd_per_mtok is not None and self.output_usd_per_mtok is not None
-        return (usage.input_tokens * self.input_usd_per_mtok
-                + usage.output_tokens * self.output_usd_per_mtok) / MILLION
+        return (
+            usage.input_tokens * self.input_usd_per_mtok
+            + usage.output_tokens * self.output_usd_per_mtok
+        ) / MILLION
 
     def card(self) -> ModelCard:
         return ModelCard(
             self.name,
             None if self.input_usd_per_mtok is None else float(self.input_usd_per_mtok),
             None if self.output_usd_per_mtok is None else float(self.output_usd_per_mtok),
-            self.context_window, self.tier,
+            self.context_window,
+            self.tier,
         )
 
 
@@ -107,8 +110,9 @@ async def build(config: Config, env: Mapping[str, str] | None = None) -> Catalog
     for name, p in config.providers.items():
         if p.discover:
             for upstream in await providers[name].models():
-                models.setdefault(f"{name}/{upstream}", _model(ModelConfig(
-                    name=f"{name}/{upstream}")))
+                models.setdefault(
+                    f"{name}/{upstream}", _model(ModelConfig(name=f"{name}/{upstream}"))
+                )
     routes = {name: _route(name, r, models) for name, r in config.routes.items()}
     return Catalog(models, providers, routes)
 
@@ -117,18 +121,29 @@ def make_provider(name: str, config: ProviderConfig, env: Mapping[str, str]) -> 
     key = env.get(config.key_env) if config.key_env else None
     if config.kind == "openai":
         from slicewise.providers.openai import OpenAICompatible
+        from slicewise.wire.openai import TokenField
 
         url = config.base_url or "https://api.openai.com/v1"
         # OpenAI itself wants max_completion_tokens (its reasoning models refuse max_tokens);
         # other OpenAI-compatible servers mostly know only max_tokens
-        field = "max_completion_tokens" if "api.openai.com" in url else "max_tokens"
-        return OpenAICompatible(name, url, api_key=key, key_env=config.key_env,
-                                headers=dict(config.headers), token_field=field)
+        field: TokenField = "max_completion_tokens" if "api.openai.com" in url else "max_tokens"
+        return OpenAICompatible(
+            name,
+            url,
+            api_key=key,
+            key_env=config.key_env,
+            headers=dict(config.headers),
+            token_field=field,
+        )
     if config.kind == "anthropic":
         from slicewise.providers.anthropic import Anthropic
 
-        return Anthropic(name, config.base_url or "https://api.anthropic.com", api_key=key,
-                         key_env=config.key_env)
+        return Anthropic(
+            name,
+            config.base_url or "https://api.anthropic.com",
+            api_key=key,
+            key_env=config.key_env,
+        )
     from slicewise.providers.local import LocalProvider
 
     return LocalProvider(name, Path(config.model_path) if config.model_path else None)
@@ -143,11 +158,19 @@ def _model(config: ModelConfig) -> Model:
         price_out = price_out if price_out is not None else found_out
         source = "genai-prices" if found_in is not None else "unknown"
     if price_in is None or price_out is None:
-        logger.warning("model %s has no known price; its cost is reported as unknown",
-                       config.name)
-    return Model(config.name, config.provider, config.upstream, price_in, price_out,
-                 config.context_window or window, config.max_output_tokens, config.tier,
-                 frozenset(config.capabilities), source)
+        logger.warning("model %s has no known price; its cost is reported as unknown", config.name)
+    return Model(
+        config.name,
+        config.provider,
+        config.upstream,
+        price_in,
+        price_out,
+        config.context_window or window,
+        config.max_output_tokens,
+        config.tier,
+        frozenset(config.capabilities),
+        source,
+    )
 
 
 def _route(name: str, config: RouteConfig, models: Mapping[str, Model]) -> Route:
@@ -162,12 +185,21 @@ def _route(name: str, config: RouteConfig, models: Mapping[str, Model]) -> Route
         names = {m: config.aliases.get(m, m) for m in router.models}
         unknown = [m for m, g in names.items() if g not in models]
         if unknown:
-            raise ConfigError(f"routes.{name}.router: {config.router} routes among "
-                              f"{', '.join(unknown)}, which are not configured models; map "
-                              "them under routes.{name}.aliases or add them under models")
+            raise ConfigError(
+                f"routes.{name}.router: {config.router} routes among "
+                f"{', '.join(unknown)}, which are not configured models; map "
+                "them under routes.{name}.aliases or add them under models"
+            )
         candidates = tuple(g for g in names.values() if g in candidates)
-    return Route(name, router, parse_target(config.target), candidates, config.fallback,
-                 config.baseline or _dearest(candidates, models), names)
+    return Route(
+        name,
+        router,
+        parse_target(config.target),
+        candidates,
+        config.fallback,
+        config.baseline or _dearest(candidates, models),
+        names,
+    )
 
 
 def _dearest(candidates: tuple[str, ...], models: Mapping[str, Model]) -> str | None:

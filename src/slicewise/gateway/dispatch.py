@@ -48,20 +48,23 @@ class Dispatcher:
     attempt_timeout: float
     retries: int
 
-    async def complete(self, request: ChatRequest, plan: Plan, deadline: float
-                       ) -> tuple[ChatResponse, Served]:
+    async def complete(
+        self, request: ChatRequest, plan: Plan, deadline: float
+    ) -> tuple[ChatResponse, Served]:
         async def call(model: Model, timeout: float) -> ChatResponse:
             provider = self.catalog.providers[model.provider]
             return await provider.complete(model.upstream, request, timeout)
 
         return await self._run(plan, deadline, call)
 
-    async def stream(self, request: ChatRequest, plan: Plan, deadline: float
-                     ) -> tuple[StreamEvent, AsyncIterator[StreamEvent], Served]:
+    async def stream(
+        self, request: ChatRequest, plan: Plan, deadline: float
+    ) -> tuple[StreamEvent, AsyncIterator[StreamEvent], Served]:
         """The first event and the rest of the stream, from the first model that starts."""
 
-        async def start(model: Model, timeout: float
-                        ) -> tuple[StreamEvent, AsyncIterator[StreamEvent]]:
+        async def start(
+            model: Model, timeout: float
+        ) -> tuple[StreamEvent, AsyncIterator[StreamEvent]]:
             provider = self.catalog.providers[model.provider]
             events = provider.stream(model.upstream, request, timeout).__aiter__()
             try:
@@ -74,8 +77,9 @@ class Dispatcher:
         (first, events), served = await self._run(plan, deadline, start)
         return first, events, served
 
-    async def _run(self, plan: Plan, deadline: float,
-                   call: Callable[[Model, float], Awaitable[T]]) -> tuple[T, Served]:
+    async def _run(
+        self, plan: Plan, deadline: float, call: Callable[[Model, float], Awaitable[T]]
+    ) -> tuple[T, Served]:
         attempts: list[dict[str, Any]] = []
         last: UpstreamError | None = None
         refused: RequestError | None = None
@@ -100,9 +104,13 @@ class Dispatcher:
         assert last is not None
         raise Exhausted(attempts, last)
 
-    async def _try_model(self, model: Model, deadline: float,
-                         call: Callable[[Model, float], Awaitable[T]],
-                         attempts: list[dict[str, Any]]) -> tuple[T | None, UpstreamError | None]:
+    async def _try_model(
+        self,
+        model: Model,
+        deadline: float,
+        call: Callable[[Model, float], Awaitable[T]],
+        attempts: list[dict[str, Any]],
+    ) -> tuple[T | None, UpstreamError | None]:
         error: UpstreamError | None = None
         breaker = self.breakers[model.name]
         for attempt in range(1, self.retries + 2):
@@ -125,8 +133,9 @@ class Dispatcher:
                 raise
             breaker.record(None)
             return result, None
-        return None, error or UpstreamError(model.provider, "no attempt was made: the "
-                                            "deadline passed or the circuit is open")
+        return None, error or UpstreamError(
+            model.provider, "no attempt was made: the deadline passed or the circuit is open"
+        )
 
 
 def _attempt(model: Model, error: UpstreamError) -> dict[str, Any]:

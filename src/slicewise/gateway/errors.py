@@ -17,14 +17,27 @@ from slicewise.errors import (
     UpstreamTimeout,
 )
 
-OPENAI_TYPES = {400: "invalid_request_error", 401: "authentication_error",
-                403: "permission_error", 404: "invalid_request_error",
-                413: "invalid_request_error", 422: "invalid_request_error",
-                429: "rate_limit_error", 499: "invalid_request_error"}
-ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error",
-                   403: "permission_error", 404: "not_found_error", 413: "request_too_large",
-                   422: "invalid_request_error", 429: "rate_limit_error", 503: "overloaded_error",
-                   529: "overloaded_error"}
+OPENAI_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "invalid_request_error",
+    413: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+    499: "invalid_request_error",
+}
+ANTHROPIC_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+    503: "overloaded_error",
+    529: "overloaded_error",
+}
 
 
 def status_of(error: SlicewiseError) -> int:

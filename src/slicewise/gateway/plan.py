@@ -37,19 +37,25 @@ def plan(catalog: Catalog, request: ChatRequest, available: Callable[[str], bool
     if model is not None and request.model not in catalog.routes:
         problem = _unfit(model, request) or ("" if available(model.name) else "circuit open")
         if problem:
-            raise RequestError(f"model {model.name} cannot serve this request: {problem}",
-                               param="model", status=400 if "circuit" not in problem else 503)
-        return Plan(EXPLICIT, EXPLICIT, (model.name,),
-                    (), f"the client asked for {model.name}", model.name)
+            raise RequestError(
+                f"model {model.name} cannot serve this request: {problem}",
+                param="model",
+                status=400 if "circuit" not in problem else 503,
+            )
+        return Plan(
+            EXPLICIT, EXPLICIT, (model.name,), (), f"the client asked for {model.name}", model.name
+        )
     route = catalog.routes.get(request.model)
     if route is None:
-        raise RequestError(_unknown(catalog, request.model), param="model", status=404,
-                           code="model_not_found")
+        raise RequestError(
+            _unknown(catalog, request.model), param="model", status=404, code="model_not_found"
+        )
     return _routed(catalog, route, request, available)
 
 
-def _routed(catalog: Catalog, route: Route, request: ChatRequest,
-            available: Callable[[str], bool]) -> Plan:
+def _routed(
+    catalog: Catalog, route: Route, request: ChatRequest, available: Callable[[str], bool]
+) -> Plan:
     excluded = {}
     for name in route.candidates:
         problem = _unfit(catalog.models[name], request)
@@ -58,25 +64,35 @@ def _routed(catalog: Catalog, route: Route, request: ChatRequest,
     eligible = [m for m in route.candidates if m not in excluded]
     if not eligible:
         why = "; ".join(f"{m}: {p}" for m, p in excluded.items())
-        raise RequestError(f"no model of route {route.name!r} can serve this request ({why})",
-                           param="model", status=503 if "circuit" in why else 400)
+        raise RequestError(
+            f"no model of route {route.name!r} can serve this request ({why})",
+            param="model",
+            status=503 if "circuit" in why else 400,
+        )
     inverse = {g: r for r, g in route.names.items()}
-    decision = route.router.route(_messages(request), route.target,
-                                  candidates=[inverse[m] for m in eligible])
+    decision = route.router.route(
+        _messages(request), route.target, candidates=[inverse[m] for m in eligible]
+    )
     chosen = route.names[decision.model]
     weighed = [c for c in decision.candidates if route.names.get(c.model) in eligible]
     rest = [m for m in route.fallback if m in eligible and m != chosen] or [
-        route.names[c.model] for c in sorted(weighed, key=lambda c: -c.quality)
+        route.names[c.model]
+        for c in sorted(weighed, key=lambda c: -c.quality)
         if route.names[c.model] != chosen
     ]
     candidates = tuple(
-        {"model": route.names.get(c.model, c.model), "quality": round(c.quality, 4),
-         "cost": c.cost, "eligible": route.names.get(c.model) in eligible,
-         "note": excluded.get(route.names.get(c.model, ""), c.note)}
+        {
+            "model": route.names.get(c.model, c.model),
+            "quality": round(c.quality, 4),
+            "cost": c.cost,
+            "eligible": route.names.get(c.model) in eligible,
+            "note": excluded.get(route.names.get(c.model, ""), c.note),
+        }
         for c in decision.candidates
     )
-    return Plan(route.name, route.router.kind, (chosen, *rest), candidates, decision.reason,
-                route.baseline)
+    return Plan(
+        route.name, route.router.kind, (chosen, *rest), candidates, decision.reason, route.baseline
+    )
 
 
 def _messages(request: ChatRequest) -> tuple[tuple[str, str], ...]:
@@ -87,16 +103,21 @@ def _unfit(model: Model, request: ChatRequest) -> str:
     """Why ``model`` cannot take ``request``, or '' when it can."""
     if request.tools and "tools" not in model.capabilities:
         return "does not support tools"
-    if request.response_format is not None and request.response_format.kind != "text" and (
-            "json" not in model.capabilities):
+    if (
+        request.response_format is not None
+        and request.response_format.kind != "text"
+        and ("json" not in model.capabilities)
+    ):
         return "does not support JSON mode"
     if request.stream and "stream" not in model.capabilities:
         return "does not support streaming"
     if model.context_window is not None:
         needed = estimate_tokens(request) + (request.max_tokens or 0)
         if needed > model.context_window:
-            return (f"needs about {needed} tokens (prompt + max_tokens), over its context "
-                    f"window of {model.context_window}")
+            return (
+                f"needs about {needed} tokens (prompt + max_tokens), over its context "
+                f"window of {model.context_window}"
+            )
     return ""
 
 
@@ -109,5 +130,7 @@ def _unknown(catalog: Catalog, name: str) -> str:
     routes = ", ".join(catalog.routes) or "none"
     shown = ", ".join(list(catalog.models)[:10]) or "none"
     more = f" and {len(catalog.models) - 10} more" if len(catalog.models) > 10 else ""
-    return (f"model {name!r} is neither a route nor a configured provider/model; routes: "
-            f"{routes}; models: {shown}{more} (GET /v1/models lists them)")
+    return (
+        f"model {name!r} is neither a route nor a configured provider/model; routes: "
+        f"{routes}; models: {shown}{more} (GET /v1/models lists them)"
+    )

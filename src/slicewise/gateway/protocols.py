@@ -22,18 +22,31 @@ class Protocol:
     error_body: Callable[..., bytes]
 
 
-def _openai_stream(request: ChatRequest, request_id: str, model: str, created: int,
-                   input_tokens: int) -> Any:
+def _openai_stream(
+    request: ChatRequest, request_id: str, model: str, created: int, input_tokens: int
+) -> Any:
     return openai_wire.OpenAIStream(request_id, model, created, request.include_usage)
 
 
-def _anthropic_stream(request: ChatRequest, request_id: str, model: str, created: int,
-                      input_tokens: int) -> Any:
+def _anthropic_stream(
+    request: ChatRequest, request_id: str, model: str, created: int, input_tokens: int
+) -> Any:
     return anthropic_wire.AnthropicStream(request_id, model, input_tokens)
 
 
-OPENAI = Protocol("openai", "openai.chat", openai_wire.parse_request,
-                  openai_wire.render_response, _openai_stream, openai_wire.error_body)
-ANTHROPIC = Protocol("anthropic", "anthropic.messages", anthropic_wire.parse_request,
-                     anthropic_wire.render_response, _anthropic_stream,
-                     anthropic_wire.error_body)
+OPENAI = Protocol(
+    "openai",
+    "openai.chat",
+    openai_wire.parse_request,
+    openai_wire.render_response,
+    _openai_stream,
+    openai_wire.error_body,
+)
+ANTHROPIC = Protocol(
+    "anthropic",
+    "anthropic.messages",
+    anthropic_wire.parse_request,
+    anthropic_wire.render_response,
+    _anthropic_stream,
+    anthropic_wire.error_body,
+)

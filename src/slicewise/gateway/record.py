@@ -21,51 +21,106 @@ class Recorder:
         self.ledger = ledger
         self.catalog = catalog
 
-    def served(self, request_id: str, arrived: float, started: float, protocol: Protocol,
-               request: ChatRequest, decided: Plan, served: Served, usage: Usage | None
-               ) -> Decimal | None:
+    def served(
+        self,
+        request_id: str,
+        arrived: float,
+        started: float,
+        protocol: Protocol,
+        request: ChatRequest,
+        decided: Plan,
+        served: Served,
+        usage: Usage | None,
+    ) -> Decimal | None:
         """Record a successful call; returns its cost (``None`` if the price is unknown)."""
-        return self._write(request_id, arrived, started, protocol, request, decided, served,
-                           usage, None, 200)
+        return self._write(
+            request_id, arrived, started, protocol, request, decided, served, usage, None, 200
+        )
 
-    def streamed(self, request_id: str, arrived: float, started: float, protocol: Protocol,
-                 request: ChatRequest, decided: Plan, served: Served, usage: Usage | None,
-                 error: SlicewiseError | None) -> Decimal | None:
+    def streamed(
+        self,
+        request_id: str,
+        arrived: float,
+        started: float,
+        protocol: Protocol,
+        request: ChatRequest,
+        decided: Plan,
+        served: Served,
+        usage: Usage | None,
+        error: SlicewiseError | None,
+    ) -> Decimal | None:
         status = 200 if error is None else error_table.status_of(error)
-        return self._write(request_id, arrived, started, protocol, request, decided, served,
-                           usage, error, status)
+        return self._write(
+            request_id, arrived, started, protocol, request, decided, served, usage, error, status
+        )
 
-    def failed(self, request_id: str, arrived: float, started: float, protocol: Protocol,
-               request: ChatRequest | None, decided: Plan | None, error: SlicewiseError,
-               attempts: list[dict[str, Any]] | None = None) -> None:
-        self.ledger.record(Transaction(
-            request_id=request_id, created=arrived, endpoint=protocol.endpoint,
-            route=decided.route if decided else "", router=decided.router if decided else "",
-            requested=request.model if request else "", model=None,
-            status=error_table.status_of(error), latency_ms=_ms(started),
-            stream=bool(request and request.stream),
-            candidates=decided.candidates if decided else (),
-            fallbacks=tuple(attempts or ()), error=f"{type(error).__name__}: {error}",
-        ))
+    def failed(
+        self,
+        request_id: str,
+        arrived: float,
+        started: float,
+        protocol: Protocol,
+        request: ChatRequest | None,
+        decided: Plan | None,
+        error: SlicewiseError,
+        attempts: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.ledger.record(
+            Transaction(
+                request_id=request_id,
+                created=arrived,
+                endpoint=protocol.endpoint,
+                route=decided.route if decided else "",
+                router=decided.router if decided else "",
+                requested=request.model if request else "",
+                model=None,
+                status=error_table.status_of(error),
+                latency_ms=_ms(started),
+                stream=bool(request and request.stream),
+                candidates=decided.candidates if decided else (),
+                fallbacks=tuple(attempts or ()),
+                error=f"{type(error).__name__}: {error}",
+            )
+        )
 
-    def _write(self, request_id: str, arrived: float, started: float, protocol: Protocol,
-               request: ChatRequest, decided: Plan, served: Served, usage: Usage | None,
-               error: SlicewiseError | None, status: int) -> Decimal | None:
+    def _write(
+        self,
+        request_id: str,
+        arrived: float,
+        started: float,
+        protocol: Protocol,
+        request: ChatRequest,
+        decided: Plan,
+        served: Served,
+        usage: Usage | None,
+        error: SlicewiseError | None,
+        status: int,
+    ) -> Decimal | None:
         cost = served.model.cost(usage)
         baseline = self.catalog.model(decided.baseline) if decided.baseline else None
-        self.ledger.record(Transaction(
-            request_id=request_id, created=arrived, endpoint=protocol.endpoint,
-            route=decided.route, router=decided.router, requested=request.model,
-            model=served.model.name, status=status, latency_ms=_ms(started),
-            stream=request.stream,
-            input_tokens=usage.input_tokens if usage else None,
-            output_tokens=usage.output_tokens if usage else None,
-            cost_usd=cost, baseline_model=decided.baseline,
-            baseline_cost_usd=baseline.cost(usage) if baseline else None,
-            candidates=decided.candidates, fallbacks=tuple(served.fallbacks),
-            error=None if error is None else f"{type(error).__name__}: {error}",
-            extra={} if cost is not None else {"price": "unknown"},
-        ))
+        self.ledger.record(
+            Transaction(
+                request_id=request_id,
+                created=arrived,
+                endpoint=protocol.endpoint,
+                route=decided.route,
+                router=decided.router,
+                requested=request.model,
+                model=served.model.name,
+                status=status,
+                latency_ms=_ms(started),
+                stream=request.stream,
+                input_tokens=usage.input_tokens if usage else None,
+                output_tokens=usage.output_tokens if usage else None,
+                cost_usd=cost,
+                baseline_model=decided.baseline,
+                baseline_cost_usd=baseline.cost(usage) if baseline else None,
+                candidates=decided.candidates,
+                fallbacks=tuple(served.fallbacks),
+                error=None if error is None else f"{type(error).__name__}: {error}",
+                extra={} if cost is not None else {"price": "unknown"},
+            )
+        )
         return cost
 
 

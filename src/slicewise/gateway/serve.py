@@ -23,6 +23,13 @@ def serve(config: str | None, host: str, port: int, workers: int, log_level: str
     load_config(config)  # fail here, with a clear message, rather than in every worker
     if config is not None:
         os.environ[CONFIG_ENV] = os.path.abspath(config)
-    uvicorn.run("slicewise.gateway.serve:app_from_env", factory=True, host=host, port=port,
-                workers=workers, access_log=False, log_level=log_level,
-                timeout_graceful_shutdown=10)
+    uvicorn.run(
+        "slicewise.gateway.serve:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level=log_level,
+        timeout_graceful_shutdown=10,
+    )

@@ -25,12 +25,32 @@ from slicewise.ledger.record import Transaction
 logger = logging.getLogger(__name__)
 
 COLUMNS = (
-    "request_id", "created", "endpoint", "route", "router", "requested", "model", "status",
-    "latency_ms", "stream", "input_tokens", "output_tokens", "cost_usd", "baseline_model",
-    "baseline_cost_usd", "candidates", "fallbacks", "error", "tenant", "key_id", "extra",
+    "request_id",
+    "created",
+    "endpoint",
+    "route",
+    "router",
+    "requested",
+    "model",
+    "status",
+    "latency_ms",
+    "stream",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "baseline_model",
+    "baseline_cost_usd",
+    "candidates",
+    "fallbacks",
+    "error",
+    "tenant",
+    "key_id",
+    "extra",
 )
-INSERT = (f"INSERT OR REPLACE INTO transactions ({', '.join(COLUMNS)}) "
-          f"VALUES ({', '.join('?' * len(COLUMNS))})")
+INSERT = (
+    f"INSERT OR REPLACE INTO transactions ({', '.join(COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(COLUMNS))})"
+)
 BATCH = 512
 _STOP = object()
 
@@ -49,8 +69,9 @@ class Ledger:
         migrate(db)
         db.close()
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._write_loop, name="slicewise-ledger",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._write_loop, name="slicewise-ledger", daemon=True
+        )
         self._thread.start()
 
     def record(self, tx: Transaction) -> None:
@@ -72,8 +93,9 @@ class Ledger:
         self.flush()
         db = self._connect()
         db.row_factory = sqlite3.Row
-        rows = db.execute("SELECT * FROM transactions ORDER BY created DESC LIMIT ?",
-                          (limit,)).fetchall()
+        rows = db.execute(
+            "SELECT * FROM transactions ORDER BY created DESC LIMIT ?", (limit,)
+        ).fetchall()
         db.close()
         return [_decode(dict(row)) for row in rows]
 
@@ -135,11 +157,27 @@ class Ledger:
 
 def _row(tx: Transaction) -> tuple[Any, ...]:
     return (
-        tx.request_id, tx.created, tx.endpoint, tx.route, tx.router, tx.requested, tx.model,
-        tx.status, tx.latency_ms, int(tx.stream), tx.input_tokens, tx.output_tokens,
-        _money(tx.cost_usd), tx.baseline_model, _money(tx.baseline_cost_usd),
-        orjson.dumps(tx.candidates).decode(), orjson.dumps(tx.fallbacks).decode(), tx.error,
-        tx.tenant, tx.key_id, orjson.dumps(tx.extra).decode(),
+        tx.request_id,
+        tx.created,
+        tx.endpoint,
+        tx.route,
+        tx.router,
+        tx.requested,
+        tx.model,
+        tx.status,
+        tx.latency_ms,
+        int(tx.stream),
+        tx.input_tokens,
+        tx.output_tokens,
+        _money(tx.cost_usd),
+        tx.baseline_model,
+        _money(tx.baseline_cost_usd),
+        orjson.dumps(tx.candidates).decode(),
+        orjson.dumps(tx.fallbacks).decode(),
+        tx.error,
+        tx.tenant,
+        tx.key_id,
+        orjson.dumps(tx.extra).decode(),
     )
 
 

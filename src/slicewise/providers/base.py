@@ -38,5 +38,5 @@ class Provider(abc.ABC):
         """Model ids the upstream lists (``GET /v1/models``), or ``[]`` if it lists none."""
         return []
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - an optional hook; most need nothing
         """Release connections."""

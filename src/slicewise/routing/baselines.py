@@ -28,9 +28,15 @@ class ConstantRouter(Router):
     kind = "constant"
     uses_embedding = False
 
-    def __init__(self, models: Sequence[str], cost: CostModel, featurizer: Featurizer | None,
-                 calibration: Calibration | None, cards: dict[str, ModelCard] | None = None,
-                 means: np.ndarray | None = None):
+    def __init__(
+        self,
+        models: Sequence[str],
+        cost: CostModel,
+        featurizer: Featurizer | None,
+        calibration: Calibration | None,
+        cards: dict[str, ModelCard] | None = None,
+        means: np.ndarray | None = None,
+    ):
         super().__init__(models, cost, featurizer, calibration, cards)
         self.means = np.zeros(len(self.models)) if means is None else np.asarray(means, float)
 
@@ -45,9 +51,16 @@ class ConstantRouter(Router):
         return {"means": self.means}
 
     @classmethod
-    def restore(cls, models: Sequence[str], cost: CostModel, featurizer: Featurizer | None,
-                calibration: Calibration | None, cards: dict[str, ModelCard],
-                arrays: dict[str, np.ndarray], params: dict[str, Any]) -> Router:
+    def restore(
+        cls,
+        models: Sequence[str],
+        cost: CostModel,
+        featurizer: Featurizer | None,
+        calibration: Calibration | None,
+        cards: dict[str, ModelCard],
+        arrays: dict[str, np.ndarray],
+        params: dict[str, Any],
+    ) -> Router:
         return cls(models, cost, featurizer, calibration, cards, arrays["means"], **params)
 
 
@@ -56,9 +69,16 @@ class FixedRouter(ConstantRouter):
 
     kind = "fixed"
 
-    def __init__(self, models: Sequence[str], cost: CostModel, featurizer: Featurizer | None,
-                 calibration: Calibration | None, cards: dict[str, ModelCard] | None = None,
-                 means: np.ndarray | None = None, model: str | None = None):
+    def __init__(
+        self,
+        models: Sequence[str],
+        cost: CostModel,
+        featurizer: Featurizer | None,
+        calibration: Calibration | None,
+        cards: dict[str, ModelCard] | None = None,
+        means: np.ndarray | None = None,
+        model: str | None = None,
+    ):
         super().__init__(models, cost, featurizer, calibration, cards, means)
         if model is None:
             model = self.models[int(np.argmax(self.means))]
@@ -66,8 +86,13 @@ class FixedRouter(ConstantRouter):
             raise ConfigError(f"fixed model {model!r} is not one of {', '.join(self.models)}")
         self.model = model
 
-    def choose(self, quality: np.ndarray, cost: np.ndarray, target: Target | None,
-               eligible: np.ndarray | None = None) -> np.ndarray:
+    def choose(
+        self,
+        quality: np.ndarray,
+        cost: np.ndarray,
+        target: Target | None,
+        eligible: np.ndarray | None = None,
+    ) -> np.ndarray:
         j = self.models.index(self.model)
         if eligible is not None and not eligible[:, j].all():
             return super().choose(quality, cost, target, eligible)
@@ -82,14 +107,26 @@ class RandomRouter(ConstantRouter):
 
     kind = "random"
 
-    def __init__(self, models: Sequence[str], cost: CostModel, featurizer: Featurizer | None,
-                 calibration: Calibration | None, cards: dict[str, ModelCard] | None = None,
-                 means: np.ndarray | None = None, seed: int = 0):
+    def __init__(
+        self,
+        models: Sequence[str],
+        cost: CostModel,
+        featurizer: Featurizer | None,
+        calibration: Calibration | None,
+        cards: dict[str, ModelCard] | None = None,
+        means: np.ndarray | None = None,
+        seed: int = 0,
+    ):
         super().__init__(models, cost, featurizer, calibration, cards, means)
         self.seed = seed
 
-    def choose(self, quality: np.ndarray, cost: np.ndarray, target: Target | None,
-               eligible: np.ndarray | None = None) -> np.ndarray:
+    def choose(
+        self,
+        quality: np.ndarray,
+        cost: np.ndarray,
+        target: Target | None,
+        eligible: np.ndarray | None = None,
+    ) -> np.ndarray:
         if target is None or target.kind not in ("share", "quality") or eligible is not None:
             return super().choose(quality, cost, target, eligible)
         goal = target.value * (self._best() if target.kind == "share" else 1.0)

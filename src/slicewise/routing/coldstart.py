@@ -30,8 +30,13 @@ SLOPE = 4.0
 OFFSET = 1.5
 # difficulty = BASE + sum(weight * shape feature), clipped to [0, 1]
 BASE = -0.25
-WEIGHTS = {"log_chars": 0.5, "code_markers": 0.35, "math_markers": 0.35, "math_share": 0.15,
-           "log_lines": 0.1}
+WEIGHTS = {
+    "log_chars": 0.5,
+    "code_markers": 0.35,
+    "math_markers": 0.35,
+    "math_share": 0.15,
+    "log_lines": 0.1,
+}
 _COLUMNS = np.array([SHAPE_NAMES.index(name) for name in WEIGHTS])
 _WEIGHTS = np.array(list(WEIGHTS.values()), dtype=np.float32)
 
@@ -43,8 +48,9 @@ class ColdStartRouter(Router):
     def __init__(self, cards: Sequence[ModelCard]):
         if not cards:
             raise ConfigError("the cold-start router needs at least one model card")
-        super().__init__([c.name for c in cards], costs.from_cards(cards), None, None,
-                         {c.name: c for c in cards})
+        super().__init__(
+            [c.name for c in cards], costs.from_cards(cards), None, None, {c.name: c for c in cards}
+        )
         self.ability = abilities(cards)
 
     def difficulty(self, features: Features) -> np.ndarray:
@@ -55,8 +61,13 @@ class ColdStartRouter(Router):
         gap = self.ability[None, :] - self.difficulty(features)[:, None]
         return np.asarray(1.0 / (1.0 + np.exp(-(SLOPE * gap + OFFSET))))
 
-    def choose(self, quality: np.ndarray, cost: np.ndarray, target: Target | None,
-               eligible: np.ndarray | None = None) -> np.ndarray:
+    def choose(
+        self,
+        quality: np.ndarray,
+        cost: np.ndarray,
+        target: Target | None,
+        eligible: np.ndarray | None = None,
+    ) -> np.ndarray:
         target = target or Target("share", 1.0)
         if target.kind != "share":
             return super().choose(quality, cost, target, eligible)
@@ -83,8 +94,7 @@ def _blended(card: ModelCard) -> float:
     if not card.priced:
         return float("nan")
     # three input tokens per output token, a common chat mix
-    return 0.75 * float(card.input_usd_per_mtok or 0) + 0.25 * float(
-        card.output_usd_per_mtok or 0)
+    return 0.75 * float(card.input_usd_per_mtok or 0) + 0.25 * float(card.output_usd_per_mtok or 0)
 
 
 def _scale(values: np.ndarray) -> np.ndarray:

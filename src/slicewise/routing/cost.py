@@ -22,7 +22,9 @@ DEFAULT_OUTPUT_TOKENS = 200.0
 
 def count_tokens(texts: Sequence[str]) -> np.ndarray:
     """Estimated input tokens per text (characters / 4)."""
-    return np.fromiter((len(t) for t in texts), dtype=np.float64, count=len(texts)) / CHARS_PER_TOKEN
+    return (
+        np.fromiter((len(t) for t in texts), dtype=np.float64, count=len(texts)) / CHARS_PER_TOKEN
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,17 +36,18 @@ class CostModel:
 
     def predict(self, tokens: np.ndarray) -> np.ndarray:
         """USD per prompt and model, shape ``(len(tokens), models)``; NaN where unknown."""
-        return self.fixed[None, :] + tokens[:, None] * self.per_token[None, :]
+        return np.asarray(self.fixed[None, :] + tokens[:, None] * self.per_token[None, :])
 
     def with_model(self, fixed: float, per_token: float) -> CostModel:
         return CostModel(np.append(self.fixed, fixed), np.append(self.per_token, per_token))
 
     def known(self) -> np.ndarray:
-        return ~(np.isnan(self.fixed) | np.isnan(self.per_token))
+        return np.asarray(~(np.isnan(self.fixed) | np.isnan(self.per_token)))
 
 
-def from_cards(cards: Sequence[ModelCard], output_tokens: Mapping[str, float] | None = None
-               ) -> CostModel:
+def from_cards(
+    cards: Sequence[ModelCard], output_tokens: Mapping[str, float] | None = None
+) -> CostModel:
     """Cost from list prices alone (cold start): NaN for cards without prices."""
     output_tokens = output_tokens or {}
     fixed, per_token = [], []
@@ -59,8 +62,12 @@ def from_cards(cards: Sequence[ModelCard], output_tokens: Mapping[str, float] | 
     return CostModel(np.array(fixed), np.array(per_token))
 
 
-def fit(tokens: np.ndarray, costs: np.ndarray, output_tokens: np.ndarray,
-        cards: Sequence[ModelCard | None]) -> CostModel:
+def fit(
+    tokens: np.ndarray,
+    costs: np.ndarray,
+    output_tokens: np.ndarray,
+    cards: Sequence[ModelCard | None],
+) -> CostModel:
     """Learn each model's cost from prices where known, else from recorded costs.
 
     ``costs`` and ``output_tokens`` are ``(prompts, models)`` with NaN where missing.

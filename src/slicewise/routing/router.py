@@ -39,8 +39,14 @@ class Router(abc.ABC):
     kind: ClassVar[str]
     uses_embedding: ClassVar[bool] = True
 
-    def __init__(self, models: Sequence[str], cost: CostModel, featurizer: Featurizer | None,
-                 calibration: Calibration | None, cards: dict[str, ModelCard] | None = None):
+    def __init__(
+        self,
+        models: Sequence[str],
+        cost: CostModel,
+        featurizer: Featurizer | None,
+        calibration: Calibration | None,
+        cards: dict[str, ModelCard] | None = None,
+    ):
         self.models = tuple(models)
         self.cost = cost
         self.featurizer = featurizer if self.uses_embedding else None
@@ -62,9 +68,16 @@ class Router(abc.ABC):
         return {}
 
     @classmethod
-    def restore(cls, models: Sequence[str], cost: CostModel, featurizer: Featurizer | None,
-                calibration: Calibration | None, cards: dict[str, ModelCard],
-                arrays: dict[str, np.ndarray], params: dict[str, Any]) -> Router:
+    def restore(
+        cls,
+        models: Sequence[str],
+        cost: CostModel,
+        featurizer: Featurizer | None,
+        calibration: Calibration | None,
+        cards: dict[str, ModelCard],
+        arrays: dict[str, np.ndarray],
+        params: dict[str, Any],
+    ) -> Router:
         return cls(models, cost, featurizer, calibration, cards)
 
     # -- shared machinery ---------------------------------------------------------------
@@ -78,8 +91,13 @@ class Router(abc.ABC):
         features = self.featurize(texts)
         return self.predict_quality(features), self.cost.predict(features.tokens)
 
-    def choose(self, quality: np.ndarray, cost: np.ndarray, target: Target | None,
-               eligible: np.ndarray | None = None) -> np.ndarray:
+    def choose(
+        self,
+        quality: np.ndarray,
+        cost: np.ndarray,
+        target: Target | None,
+        eligible: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Index of the chosen model per prompt; ``None`` target means best single's quality."""
         target = target or Target("share", 1.0)
         if target.kind == "quality":
@@ -103,15 +121,24 @@ class Router(abc.ABC):
         known = self.cost.fixed[self.cost.known()]
         return float(known.max()) if known.size and known.max() > 0 else 1.0
 
-    def route(self, messages: Messages, target: Target | None = None,
-              candidates: Sequence[str] | None = None) -> Route:
+    def route(
+        self,
+        messages: Messages,
+        target: Target | None = None,
+        candidates: Sequence[str] | None = None,
+    ) -> Route:
         """Decide one request and say why."""
         eligible = self._eligible(candidates)
         quality, cost = self.predict([prompt_text(messages)])
         choice = int(self.choose(quality, cost, target, eligible[None, :])[0])
         weighed = tuple(
-            Candidate(m, float(quality[0, j]), _usd(cost[0, j]), bool(eligible[j]),
-                      "" if eligible[j] else "not a candidate")
+            Candidate(
+                m,
+                float(quality[0, j]),
+                _usd(cost[0, j]),
+                bool(eligible[j]),
+                "" if eligible[j] else "not a candidate",
+            )
             for j, m in enumerate(self.models)
         )
         model = self.models[choice]
@@ -122,19 +149,24 @@ class Router(abc.ABC):
             return self.cost.known()
         unknown = sorted(set(candidates) - set(self.models))
         if unknown:
-            raise ConfigError(f"candidate(s) {', '.join(unknown)} are not known to this router; "
-                              f"it knows {', '.join(self.models)}")
+            raise ConfigError(
+                f"candidate(s) {', '.join(unknown)} are not known to this router; "
+                f"it knows {', '.join(self.models)}"
+            )
         mask = np.array([m in candidates for m in self.models]) & self.cost.known()
         if not mask.any():
-            raise RoutingError("none of the candidates has a known price; add prices to "
-                               "their model cards")
+            raise RoutingError(
+                "none of the candidates has a known price; add prices to their model cards"
+            )
         return mask
 
     def _reason(self, chosen: Candidate, target: Target | None) -> str:
         target = target or Target("share", 1.0)
         cost = "unknown cost" if chosen.cost is None else f"${chosen.cost:.6f}"
-        return (f"{self.kind} router, target {target}: {chosen.model} predicted quality "
-                f"{chosen.quality:.3f} at {cost}")
+        return (
+            f"{self.kind} router, target {target}: {chosen.model} predicted quality "
+            f"{chosen.quality:.3f} at {cost}"
+        )
 
 
 def _share_of_predicted(share: float) -> float:

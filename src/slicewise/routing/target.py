@@ -33,21 +33,25 @@ def parse_target(text: str) -> Target:
     kind, _, raw = text.rpartition("=")
     kind = kind.strip() or "share"
     if kind not in KINDS:
-        raise ConfigError(f"target {text!r}: unknown kind {kind!r}; use one of "
-                          f"{', '.join(KINDS)} (for example share=0.95 or max_cost=0.002)")
+        raise ConfigError(
+            f"target {text!r}: unknown kind {kind!r}; use one of "
+            f"{', '.join(KINDS)} (for example share=0.95 or max_cost=0.002)"
+        )
     try:
         value = float(raw)
     except ValueError:
         raise ConfigError(f"target {text!r}: {raw!r} is not a number") from None
     _check(kind, value, text)
-    return Target(kind, value)  # type: ignore[arg-type]
+    return Target(kind, value)
 
 
 def _check(kind: str, value: float, text: str) -> None:
     if value != value or value < 0:
         raise ConfigError(f"target {text!r}: the value must be a number >= 0")
     if kind == "share" and not 0 < value <= 1.5:
-        raise ConfigError(f"target {text!r}: a share of best single's quality must be in "
-                          "(0, 1.5], for example 0.95")
+        raise ConfigError(
+            f"target {text!r}: a share of best single's quality must be in "
+            "(0, 1.5], for example 0.95"
+        )
     if kind == "quality" and value > 1:
         raise ConfigError(f"target {text!r}: quality is a score in [0, 1]")
