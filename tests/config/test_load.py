@@ -98,3 +98,9 @@ def test_default_config_takes_vendors_from_the_environment() -> None:
     assert config.providers["anthropic"].base_url == "https://api.anthropic.com"
     assert "groq" not in config.providers
     assert "sk-test" not in config.model_dump_json()
+
+
+def test_the_example_configuration_is_valid() -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "slicewise.yaml"
+    config = load_config(example)
+    assert set(config.routes) == {"auto", "support-triage"}

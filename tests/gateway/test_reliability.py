@@ -196,3 +196,12 @@ def test_untranslatable_request_falls_back_to_a_model_that_can(
     routed = post(server, {"model": "pair", "messages": HI, "response_format": schema})
     assert routed.status_code == 200
     assert routed.headers["x-slicewise-model"] == "openai/gpt-4o-mini"
+
+
+def test_unknown_paths_and_methods_have_the_error_shape(gateway) -> None:
+    server = gateway()
+    missing = httpx.get(server.url + "/v1/nothing")
+    assert missing.status_code == 404
+    assert "POST /v1/chat/completions" in missing.json()["error"]["message"]
+    wrong = httpx.get(server.url + "/v1/messages")
+    assert wrong.status_code == 405 and wrong.json()["type"] == "error"

@@ -96,7 +96,26 @@ def create_app(config: Config, env: dict[str, str] | None = None) -> Starlette:
         }
         return Response(orjson.dumps(body), media_type=JSON)
 
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return _edge_error(
+            request,
+            404,
+            f"no endpoint {request.method} {request.url.path}; "
+            "slicewise serves POST /v1/chat/completions, POST /v1/messages, "
+            "GET /v1/models, POST /v1/route, GET /healthz, GET /readyz",
+        )
+
+    async def not_allowed(request: Request, exc: Exception) -> Response:
+        return _edge_error(request, 405, f"{request.method} is not allowed on {request.url.path}")
+
+    async def crashed(request: Request, exc: Exception) -> Response:
+        # the process edge: a bug, not a user mistake; logged with its traceback, and the
+        # client still gets its protocol's error shape
+        logger.exception("unhandled error on %s", request.url.path)
+        return _edge_error(request, 500, "internal error in slicewise; see the server log")
+
     return Starlette(
+        exception_handlers={404: not_found, 405: not_allowed, Exception: crashed},
         routes=[
             Route("/v1/chat/completions", chat_openai, methods=["POST"]),
             Route("/v1/messages", chat_anthropic, methods=["POST"]),
@@ -338,6 +357,12 @@ def error_response(
     if status == 429 and retry_after:
         headers["retry-after"] = str(int(retry_after + 0.999))
     return Response(body, status_code=status, media_type=JSON, headers=headers)
+
+
+def _edge_error(http: Request, status: int, message: str) -> Response:
+    protocol = ANTHROPIC if http.url.path.startswith("/v1/messages") else OPENAI
+    body = protocol.error_body(message, error_table.error_type(protocol.name, status))
+    return Response(body, status_code=status, media_type=JSON)
 
 
 def _headers(request_id: str, decided: Plan, model: str, cost: str) -> dict[str, str]:

@@ -25,6 +25,9 @@ from slicewise.routing.learned import LearnedRouter
 from slicewise.routing.router import Features, Router
 
 NEIGHBOURS = 128
+"""Neighbours on large training sets; ``neighbours_for`` uses fewer on small ones."""
+SHARE = 8
+"""At most one training prompt in ``SHARE`` is a neighbour, so small sets stay local."""
 PRIOR = 16.0
 """Pseudo-prompts of the model's overall mean added to every neighbourhood."""
 
@@ -58,6 +61,10 @@ class KnnRouter(LearnedRouter):
         self._filled = np.where(known, self.scores, 0.0).astype(np.float32)
         counts = known.sum(axis=0)
         self._means = self._filled.sum(axis=0) / np.maximum(counts, 1)
+
+    @staticmethod
+    def neighbours_for(prompts: int) -> int:
+        return max(1, min(NEIGHBOURS, prompts // SHARE))
 
     @classmethod
     def fit(cls, embedding: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -171,7 +171,8 @@ def _knn(
 ) -> KnnRouter:
     assert features.embedding is not None
     embedding, kept = KnnRouter.fit(features.embedding, scores)
-    return KnnRouter(models, cost, featurizer, calibration, None, embedding, kept)
+    neighbours = KnnRouter.neighbours_for(len(embedding))
+    return KnnRouter(models, cost, featurizer, calibration, None, embedding, kept, neighbours)
 
 
 def _out_of_fold(table: Outcomes, features: Features, settings: Settings) -> np.ndarray:
