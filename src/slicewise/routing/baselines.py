@@ -8,6 +8,7 @@ target at random, which realises the zero router.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,7 +43,7 @@ class ConstantRouter(Router):
 
     @classmethod
     def fit(cls, scores: np.ndarray) -> np.ndarray:
-        return np.nan_to_num(np.nanmean(scores, axis=0), nan=0.0)
+        return np.asarray(np.nan_to_num(np.nanmean(scores, axis=0), nan=0.0))
 
     def predict_quality(self, features: Features) -> np.ndarray:
         return np.broadcast_to(self.means, (len(features.tokens), len(self.models))).copy()
@@ -155,7 +156,7 @@ def _bracket(means: np.ndarray, costs: np.ndarray, goal: float) -> tuple[int, in
         while len(hull) >= 2 and _below(hull[-2], hull[-1], j, means, costs):
             hull.pop()
         hull.append(j)
-    for a, b in zip(hull, hull[1:], strict=False):
+    for a, b in itertools.pairwise(hull):
         if means[b] >= goal:
             share = (goal - means[a]) / (means[b] - means[a])
             return a, b, float(np.clip(share, 0.0, 1.0))

@@ -20,7 +20,6 @@ from slicewise.cards import ModelCard
 from slicewise.features import Featurizer
 from slicewise.routing.calibrate import Calibration
 from slicewise.routing.cost import CostModel
-from slicewise.routing.learned import LearnedRouter
 from slicewise.routing.router import Features, Router
 
 PRIOR = 5.0
@@ -29,7 +28,7 @@ PRIOR = 5.0
 TEMPERATURE = 0.05
 
 
-class ClusterRouter(LearnedRouter):
+class ClusterRouter(Router):
     kind = "cluster"
 
     def __init__(

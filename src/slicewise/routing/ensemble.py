@@ -21,12 +21,11 @@ from slicewise.features import Featurizer
 from slicewise.routing.calibrate import Calibration
 from slicewise.routing.cost import CostModel
 from slicewise.routing.knn import NEIGHBOURS, PRIOR, KnnRouter
-from slicewise.routing.learned import LearnedRouter
 from slicewise.routing.predictor import PredictorRouter
 from slicewise.routing.router import Features, Router
 
 
-class EnsembleRouter(LearnedRouter):
+class EnsembleRouter(Router):
     kind = "ensemble"
 
     def __init__(

@@ -21,7 +21,6 @@ from slicewise.cards import ModelCard
 from slicewise.features import Featurizer
 from slicewise.routing.calibrate import Calibration
 from slicewise.routing.cost import CostModel
-from slicewise.routing.learned import LearnedRouter
 from slicewise.routing.router import Features, Router
 
 NEIGHBOURS = 128
@@ -35,7 +34,7 @@ BLOCK = 1024
 """Prompts scored at once in a batch: bounds the (prompts x training prompts) similarity block."""
 
 
-class KnnRouter(LearnedRouter):
+class KnnRouter(Router):
     kind = "knn"
 
     def __init__(

@@ -21,7 +21,6 @@ from slicewise.cards import ModelCard
 from slicewise.features import Featurizer
 from slicewise.routing.calibrate import Calibration
 from slicewise.routing.cost import CostModel
-from slicewise.routing.learned import LearnedRouter
 from slicewise.routing.router import Features, Router
 
 ALPHA = 30.0
@@ -34,7 +33,7 @@ def design(features: Features) -> np.ndarray:
     return np.hstack(parts).astype(np.float32, copy=False)
 
 
-class PredictorRouter(LearnedRouter):
+class PredictorRouter(Router):
     kind = "predictor"
 
     def __init__(

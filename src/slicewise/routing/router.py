@@ -104,6 +104,14 @@ class Router(abc.ABC):
             return decide.by_threshold(quality, cost, target.value, eligible)
         if target.kind == "max_cost":
             return decide.by_ceiling(quality, cost, target.value, eligible)
+        if target.kind == "share" and self.calibration is not None:
+            # Where realised quality jumps between two neighbouring wtp values no single wtp
+            # lands on the target; routing a share of prompts at each of the two bracketing
+            # calibration points reaches the cost-quality hull between them.
+            mix = self.calibration.mixture_for_share(target.value)
+            return decide.by_mixture(
+                quality, cost, mix.rich_wtp, mix.cheap_wtp, mix.share, self.reference_cost, eligible
+            )
         return decide.by_wtp(quality, cost, self.wtp(target), self.reference_cost, eligible)
 
     def wtp(self, target: Target) -> float:
@@ -153,7 +161,7 @@ class Router(abc.ABC):
                 f"candidate(s) {', '.join(unknown)} are not known to this router; "
                 f"it knows {', '.join(self.models)}"
             )
-        mask = np.array([m in candidates for m in self.models]) & self.cost.known()
+        mask = np.asarray(np.array([m in candidates for m in self.models]) & self.cost.known())
         if not mask.any():
             raise RoutingError(
                 "none of the candidates has a known price; add prices to their model cards"
