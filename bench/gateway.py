@@ -1,0 +1,649 @@
+"""Gateway overhead: slicewise and the LiteLLM proxy side by side, against a fake upstream.
+
+    python bench/gateway.py            # full run, about 4 minutes; one JSON object on stdout
+    python bench/gateway.py --quick    # about 40 s, rounds=1, concurrency 1 and 16
+    python bench/gateway.py --profile  # then py-spy on slicewise; ms per request by layer
+
+Three targets answer the same POST /v1/chat/completions: ``direct`` (the fake upstream of
+``tests.fakes.upstream``, answering at once), ``slicewise`` (``slicewise serve``, ``model="auto"``
+over three OpenAI-compatible models at the fake, cold-start router, SQLite ledger in a temp dir)
+and ``litellm`` (its proxy, the same three models as one model group ``auto``). Each phase is
+one (mode, concurrency, target) for ``--seconds``; the phases of a round run target after target
+for each mode and concurrency, and the rounds repeat, so machine noise hits every target alike.
+
+- Modes: ``plain`` (non-streaming), ``stream`` (20 SSE chunks: the fake echoes the prompt word by
+  word and ``max_tokens`` cuts it), ``stream_long`` (80 chunks, slicewise only: the slope between
+  the two stream modes is the cost of one more chunk, with request and routing held fixed).
+- Client: a lean uvloop + httptools client in this process, one keep-alive connection per unit
+  of concurrency, closed loop; a phase stops issuing after ``--seconds`` and waits for the
+  requests in flight, so every request whose CPU is counted is also counted as a request.
+- Latency: from writing the request to the end of the response (``first_chunk`` for streams:
+  to its first body bytes); ``added`` = target minus direct, same mode and concurrency.
+- CPU: utime + stime of the server's process tree from /proc (children included), before and
+  after each phase; the client's own CPU is not in it. ``upstream_cpu`` is the fake's.
+- Pinning (unless ``--no-pin``): the server under test on core 1, the client and the fake on
+  core 0, so a proxy gets one core whatever it would take, and the client cannot crowd it.
+
+Known shortcomings: the machine is shared, so absolute numbers drift between runs; compare the
+ratios, which are measured side by side. LiteLLM runs with its defaults (access log on), as a
+user would run it; slicewise runs as ``slicewise serve`` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import httptools
+import uvloop
+
+ROOT = Path(__file__).resolve().parents[1]
+LITELLM = Path("/opt/litellm/bin/litellm")
+KEY = "sk-bench-" + "5eed" * 8
+"""LiteLLM refuses to start without a master key; every target gets the same header."""
+MODELS = ("gpt-4o-mini", "gpt-4o", "claude-3-5-haiku-latest")
+PRICES = {"gpt-4o-mini": (0.15, 0.6), "gpt-4o": (2.5, 10), "claude-3-5-haiku-latest": (0.8, 4)}
+PROMPT = (
+    "Our support team keeps answering the same billing questions by hand every morning. "
+    "Could you suggest a short plan to sort the incoming tickets by topic, route the easy "
+    "ones to a template reply, and flag anything about refunds or outages for a person? "
+    "Please keep it practical, list the steps in order, say which tools we would need, and "
+    "estimate roughly how much time each step could save us over a normal working week."
+)
+CHUNKS = {"stream": 20, "stream_long": 80}
+"""SSE data chunks per answer: a role chunk, max_tokens words, a finish chunk ([DONE] aside)."""
+TARGETS = ("direct", "slicewise", "litellm")
+CATEGORIES = (
+    # (name, path fragments); a sample goes to the first named frame from its leaf up
+    ("logging", ("logging/",)),
+    ("routing: featurisation", ("slicewise/features/",)),
+    ("routing: decision", ("slicewise/routing/", "slicewise/gateway/plan.py")),
+    ("ledger (queue, thread, sqlite)", ("slicewise/ledger/", "slicewise/gateway/record.py")),
+    ("wire: JSON parse/render", ("slicewise/wire/", "slicewise/chat.py", "gateway/protocols.py")),
+    ("provider adapter", ("slicewise/providers/",)),
+    ("httpx2 client", ("httpx2/", "httpcore2/", "h11/", "anyio/", "sniffio/")),
+    ("starlette", ("starlette/",)),
+    ("uvicorn", ("uvicorn/",)),
+    ("gateway glue", ("slicewise/gateway/",)),
+)
+LOOP = "event loop, sockets (uvloop)"
+
+
+# -- servers --------------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+    model: str
+    log: Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def pinned(core: int | None, command: list[str]) -> list[str]:
+    return command if core is None else ["taskset", "-c", str(core), *command]
+
+
+def launch(
+    name: str, command: list[str], tmp: Path, env: dict[str, str], core: int | None
+) -> tuple[subprocess.Popen[bytes], Path]:
+    log = tmp / f"{name}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            pinned(core, command),
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **env},
+        )
+    return process, log
+
+
+def start_servers(tmp: Path, pin: bool) -> dict[str, Server]:
+    """The fake upstream, slicewise and LiteLLM, each answering a real chat call."""
+    ports = {target: free_port() for target in TARGETS}
+    upstream = f"http://127.0.0.1:{ports['direct']}/v1"
+    (tmp / "slicewise.yaml").write_text(json.dumps(slicewise_config(upstream, tmp)))
+    (tmp / "litellm.yaml").write_text(json.dumps(litellm_config(upstream)))
+    commands = {
+        "direct": [sys.executable, "-m", "tests.fakes.upstream"],
+        "slicewise": ["slicewise", "serve", "--config", str(tmp / "slicewise.yaml")],
+        "litellm": [str(LITELLM), "--config", str(tmp / "litellm.yaml"), "--host", "127.0.0.1"],
+    }
+    env = {
+        "direct": {},
+        "slicewise": {"BENCH_KEY": KEY},
+        "litellm": {"LITELLM_MASTER_KEY": KEY, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+    }
+    servers = {}
+    for target in TARGETS:
+        core = None if not pin else (0 if target == "direct" else 1)
+        command = [*commands[target], "--port", str(ports[target])]
+        process, log = launch(target, command, tmp, env[target], core)
+        model = MODELS[0] if target == "direct" else "auto"
+        servers[target] = Server(target, process, ports[target], model, log)
+    for server in servers.values():
+        wait_ready(server)
+    return servers
+
+
+def slicewise_config(upstream: str, tmp: Path) -> dict[str, Any]:
+    models = [
+        {
+            "name": f"fake/{m}",
+            "input_usd_per_mtok": PRICES[m][0],
+            "output_usd_per_mtok": PRICES[m][1],
+            "context_window": 128000,
+        }
+        for m in MODELS
+    ]
+    return {
+        "providers": {"fake": {"kind": "openai", "base_url": upstream, "key_env": "BENCH_KEY"}},
+        "models": models,
+        "routes": {"auto": {"router": "coldstart", "target": "0.9"}},
+        "ledger": {"url": f"sqlite:///{tmp / 'ledger.db'}"},
+    }
+
+
+def litellm_config(upstream: str) -> dict[str, Any]:
+    params = [{"model": f"openai/{m}", "api_base": upstream, "api_key": KEY} for m in MODELS]
+    return {"model_list": [{"model_name": "auto", "litellm_params": p} for p in params]}
+
+
+def wait_ready(server: Server, timeout: float = 90.0) -> None:
+    """Until one real chat call succeeds: a health route can be up before the routes are."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            break
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            if probe(server, "plain")[0] == 200:
+                return
+        time.sleep(0.25)
+    tail = server.log.read_text(errors="replace")[-2000:]
+    raise SystemExit(f"{server.name} did not start; the end of its log:\n{tail}")
+
+
+def stop_servers(servers: dict[str, Server]) -> None:
+    for server in servers.values():
+        if server.process.poll() is None:
+            server.process.send_signal(signal.SIGTERM)
+    for server in servers.values():
+        try:
+            server.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()
+
+
+# -- requests -------------------------------------------------------------------------------
+
+
+def body(model: str, mode: str) -> bytes:
+    stream = mode != "plain"
+    cut = CHUNKS.get(mode, CHUNKS["stream"]) - 2
+    message = {"role": "user", "content": PROMPT}
+    return json.dumps(
+        {"model": model, "messages": [message], "max_tokens": cut, "stream": stream}
+    ).encode()
+
+
+def request_bytes(server: Server, mode: str) -> bytes:
+    payload = body(server.model, mode)
+    head = (
+        f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        f"Content-Type: application/json\r\nAuthorization: Bearer {KEY}\r\n"
+        f"Content-Length: {len(payload)}\r\n\r\n"
+    )
+    return head.encode() + payload
+
+
+def probe(server: Server, mode: str) -> tuple[int, int, dict[str, str]]:
+    """One blocking call: its status, its SSE data chunks (without [DONE]), its headers."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {KEY}"}
+        conn.request("POST", "/v1/chat/completions", body(server.model, mode), headers)
+        response = conn.getresponse()
+        text = response.read().decode()
+        lines = [x for x in text.splitlines() if x.startswith("data:") and "[DONE]" not in x]
+        return response.status, len(lines), dict(response.getheaders())
+    finally:
+        conn.close()
+
+
+# -- load -----------------------------------------------------------------------------------
+
+
+class Connection(asyncio.Protocol):
+    """One keep-alive connection; ``exchange`` sends a request and times its response."""
+
+    def __init__(self) -> None:
+        self.parser = httptools.HttpResponseParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.waiter: asyncio.Future[int] | None = None
+        self.first = self.ended = 0.0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail(exc)
+
+    def on_body(self, chunk: bytes) -> None:
+        if not self.first:
+            self.first = time.perf_counter()
+
+    def on_message_complete(self) -> None:
+        self.ended = time.perf_counter()
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(self.parser.get_status_code())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._fail(exc or ConnectionError("the server closed the connection"))
+
+    def _fail(self, exc: Exception) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(exc)
+
+    async def exchange(self, payload: bytes) -> tuple[int, float, float]:
+        """Status, seconds to the end of the response, seconds to its first body bytes."""
+        assert self.transport is not None
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.first = 0.0
+        sent = time.perf_counter()
+        self.transport.write(payload)
+        status = await self.waiter
+        return status, self.ended - sent, (self.first or self.ended) - sent
+
+
+async def connect(port: int) -> Connection:
+    loop = asyncio.get_running_loop()
+    _, conn = await loop.create_connection(Connection, "127.0.0.1", port)
+    return conn
+
+
+@dataclass
+class Load:
+    latency: list[float] = field(default_factory=list)
+    first: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    wall: float = 0.0
+
+
+async def load(port: int, payload: bytes, concurrency: int, seconds: float) -> Load:
+    """Closed loop on ``concurrency`` connections; stop issuing after ``seconds``, then drain."""
+    result = Load()
+    conns = [await connect(port) for _ in range(concurrency)]
+    started = time.perf_counter()
+    stop = started + seconds
+
+    async def worker(conn: Connection) -> None:
+        while time.perf_counter() < stop:
+            try:
+                status, total, first = await conn.exchange(payload)
+            except (OSError, httptools.HttpParserError) as exc:
+                result.errors[type(exc).__name__] += 1
+                conn = await connect(port)
+                continue
+            if status != 200:
+                result.errors[str(status)] += 1
+            result.latency.append(total)
+            result.first.append(first)
+
+    await asyncio.gather(*(worker(c) for c in conns))
+    result.wall = time.perf_counter() - started
+    for conn in conns:
+        if conn.transport is not None:
+            conn.transport.close()
+    return result
+
+
+# -- CPU ------------------------------------------------------------------------------------
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of ``pid`` and its live descendants, plus what their reaped children used."""
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+                stats[int(entry.name)] = fields
+                children.setdefault(int(fields[1]), []).append(int(entry.name))
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        if current in stats:
+            # fields after the command: state ppid ... utime(11) stime(12) cutime(13) cstime(14)
+            total += sum(int(x) for x in stats[current][11:15])
+        todo += children.get(current, [])
+    return total / TICK
+
+
+def settled_cpu(pid: int, quiet: float = 0.15, most: float = 2.0) -> float:
+    """``tree_cpu`` once the process has stopped working on what the phase left it."""
+    deadline, last = time.monotonic() + most, tree_cpu(pid)
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = tree_cpu(pid)
+        if now - last < 0.005:
+            return now
+        last = now
+    return last
+
+
+# -- phases ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Phase:
+    target: str
+    mode: str
+    concurrency: int
+    load: Load
+    cpu: float
+    upstream_cpu: float
+
+
+def run_phase(
+    servers: dict[str, Server], target: str, mode: str, concurrency: int, seconds: float
+) -> Phase:
+    server, fake = servers[target], servers["direct"]
+    payload = request_bytes(server, mode)
+    before, fake_before = tree_cpu(server.process.pid), tree_cpu(fake.process.pid)
+    result = uvloop.run(load(server.port, payload, concurrency, seconds))
+    after = settled_cpu(server.process.pid)
+    fake_after = tree_cpu(fake.process.pid)
+    return Phase(target, mode, concurrency, result, after - before, fake_after - fake_before)
+
+
+def schedule(concurrency: list[int], rounds: int) -> Iterator[tuple[str, int, str]]:
+    """(mode, concurrency, target) in run order; the target order rotates each round."""
+    for r in range(rounds):
+        for mode in ("plain", "stream", "stream_long"):
+            for c in concurrency:
+                targets = list(TARGETS) if mode != "stream_long" else ["slicewise"]
+                shift = r % len(targets)
+                yield from ((mode, c, t) for t in targets[shift:] + targets[:shift])
+
+
+def idle_cpu(servers: dict[str, Server], seconds: float = 1.0) -> dict[str, float]:
+    """ms of CPU per second that each server spends doing nothing in particular."""
+    before = {n: tree_cpu(s.process.pid) for n, s in servers.items()}
+    time.sleep(seconds)
+    return {
+        n: round((tree_cpu(s.process.pid) - before[n]) * 1000 / seconds, 2)
+        for n, s in servers.items()
+    }
+
+
+# -- report ---------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
+
+
+def summarise(phases: list[Phase]) -> dict[str, Any]:
+    latency = [x for p in phases for x in p.load.latency]
+    first = [x for p in phases for x in p.load.first]
+    count = len(latency)
+    errors: Counter[str] = sum((p.load.errors for p in phases), Counter())
+    out = {
+        "requests": count,
+        "errors": dict(errors),
+        "throughput_rps": round(count / sum(p.load.wall for p in phases), 1),
+        "p50_ms": ms(percentile(latency, 0.5)),
+        "p99_ms": ms(percentile(latency, 0.99)),
+        "cpu_ms_per_request": round(sum(p.cpu for p in phases) * 1000 / max(count, 1), 4),
+        "upstream_cpu_ms_per_request": round(
+            sum(p.upstream_cpu for p in phases) * 1000 / max(count, 1), 4
+        ),
+        "p50_ms_by_round": [ms(percentile(p.load.latency, 0.5)) for p in phases],
+    }
+    if phases[0].mode != "plain":
+        out["first_chunk_p50_ms"] = ms(percentile(first, 0.5))
+    return out
+
+
+def report(phases: list[Phase]) -> dict[str, dict[str, dict[str, Any]]]:
+    """mode -> concurrency -> target -> summary, with latency added over direct."""
+    grouped: dict[tuple[str, int, str], list[Phase]] = {}
+    for p in phases:
+        grouped.setdefault((p.mode, p.concurrency, p.target), []).append(p)
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for (mode, c, target), group in grouped.items():
+        out.setdefault(mode, {}).setdefault(str(c), {})[target] = summarise(group)
+    for by_c in out.values():
+        for row in by_c.values():
+            base = row.get("direct")
+            for target, summary in row.items():
+                if target != "direct" and base is not None:
+                    summary["added_p50_ms"] = round(summary["p50_ms"] - base["p50_ms"], 3)
+                    summary["added_p99_ms"] = round(summary["p99_ms"] - base["p99_ms"], 3)
+    return out
+
+
+def overhead_per_chunk(results: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """slicewise's CPU per streamed chunk, two ways, per concurrency (microseconds)."""
+    out = {}
+    extra = CHUNKS["stream_long"] - CHUNKS["stream"]
+    for c, row in results["stream"].items():
+        stream = row["slicewise"]["cpu_ms_per_request"]
+        plain = results["plain"][c]["slicewise"]["cpu_ms_per_request"]
+        entry = {"stream_minus_plain_us": round((stream - plain) * 1000 / CHUNKS["stream"], 1)}
+        long = results.get("stream_long", {}).get(c, {}).get("slicewise")
+        if long is not None:
+            slope = (long["cpu_ms_per_request"] - stream) * 1000 / extra
+            entry["slope_20_to_80_chunks_us"] = round(slope, 1)
+        out[c] = entry
+    return out
+
+
+def targets(results: dict[str, Any], per_chunk: dict[str, dict[str, float]]) -> dict[str, Any]:
+    ratios = {
+        f"{mode}@{c}": round(
+            row["slicewise"]["cpu_ms_per_request"] / row["litellm"]["cpu_ms_per_request"], 4
+        )
+        for mode in ("plain", "stream")
+        for c, row in results[mode].items()
+    }
+    added = {m: results[m]["1"]["slicewise"]["added_p50_ms"] for m in ("plain", "stream")}
+    chunk = [
+        v.get("slope_20_to_80_chunks_us", v["stream_minus_plain_us"]) for v in per_chunk.values()
+    ]
+    return {
+        "cpu_at_most_tenth_of_litellm": {"met": max(ratios.values()) <= 0.1, "ratio": ratios},
+        "added_p50_at_c1_under_2ms": {"met": max(added.values()) < 2.0, "added_p50_ms": added}
+        if "1" in results["plain"]
+        else {"met": None, "why": "concurrency 1 was not run"},
+        "stream_overhead_under_50us_per_chunk": {"met": max(chunk) < 50.0, "us": per_chunk},
+    }
+
+
+# -- profile --------------------------------------------------------------------------------
+
+
+def profile(servers: dict[str, Server], seconds: float, tmp: Path, pin: bool) -> dict[str, Any]:
+    """py-spy on slicewise under load at concurrency 16: CPU per request split by layer."""
+    spy = shutil.which("py-spy")
+    if spy is None:
+        return {"skipped": "py-spy is not installed (pip install py-spy)"}
+    out = {}
+    for mode in ("plain", "stream"):
+        raw = tmp / f"profile-{mode}.txt"
+        pid = servers["slicewise"].process.pid
+        command = [spy, "record", "-p", str(pid), "-r", "200", "-f", "raw", "-o", str(raw)]
+        command += ["-d", str(int(seconds) + 2)]
+        spying = subprocess.Popen(pinned(0 if pin else None, command), stdout=subprocess.DEVNULL)
+        time.sleep(1.0)
+        phase = run_phase(servers, "slicewise", mode, 16, seconds)
+        spying.wait(timeout=seconds + 30)
+        per_request = phase.cpu * 1000 / max(len(phase.load.latency), 1)
+        out[mode] = {"cpu_ms_per_request": round(per_request, 4), **split(raw, per_request)}
+    return out
+
+
+def split(raw: Path, per_request: float) -> dict[str, Any]:
+    by_layer: Counter[str] = Counter()
+    leaves: Counter[str] = Counter()
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        by_layer[layer(frames)] += int(count)
+        leaves[frames[-1]] += int(count)
+    total = sum(by_layer.values()) or 1
+
+    def cost(n: int) -> dict[str, float]:
+        return {"ms": round(per_request * n / total, 4), "share": round(n / total, 3)}
+
+    return {
+        "samples": total,
+        "layers": {name: cost(n) for name, n in by_layer.most_common()},
+        "top_functions_self": {name: cost(n) for name, n in leaves.most_common(15)},
+    }
+
+
+def layer(frames: list[str]) -> str:
+    for frame in reversed(frames):
+        for name, fragments in CATEGORIES:
+            if any(f in frame for f in fragments):
+                return name
+    return LOOP
+
+
+# -- main -----------------------------------------------------------------------------------
+
+
+def main() -> None:
+    args = parse_args()
+    if not LITELLM.exists():
+        raise SystemExit(f"the LiteLLM proxy is expected at {LITELLM}")
+    if not args.no_pin:
+        os.sched_setaffinity(0, {0})
+    with tempfile.TemporaryDirectory(prefix="slicewise-bench-") as name:
+        tmp = Path(name)
+        servers = start_servers(tmp, not args.no_pin)
+        try:
+            print(json.dumps(run(servers, args, tmp), indent=1))
+        finally:
+            stop_servers(servers)
+
+
+def run(servers: dict[str, Server], args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    started, load_before = time.monotonic(), os.getloadavg()
+    chunks = check(servers)
+    for target in TARGETS:  # warm up: imports, pools, caches
+        for mode in ("plain", "stream"):
+            run_phase(servers, target, mode, 16, args.warmup)
+    idle = idle_cpu(servers)
+    phases = []
+    for mode, c, target in schedule(args.concurrency, args.rounds):
+        phases.append(run_phase(servers, target, mode, c, args.seconds))
+        note(f"{mode:11} c={c:<3} {target:9} {len(phases[-1].load.latency):6} requests")
+    results = report(phases)
+    per_chunk = overhead_per_chunk(results)
+    out = {
+        "settings": settings(args, chunks, load_before),
+        "idle_cpu_ms_per_s": idle,
+        "results": results,
+        "stream_overhead_us_per_chunk": per_chunk,
+        "targets": targets(results, per_chunk),
+    }
+    if args.profile:
+        out["profile"] = profile(servers, args.profile_seconds, tmp, not args.no_pin)
+    out["settings"]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+    out["settings"]["wall_s"] = round(time.monotonic() - started, 1)
+    return out
+
+
+def check(servers: dict[str, Server]) -> dict[str, dict[str, Any]]:
+    """Each target answers each mode with 200; what each streamed, and where slicewise routed."""
+    seen: dict[str, dict[str, Any]] = {}
+    for target, server in servers.items():
+        for mode in ("plain", *CHUNKS):
+            status, chunks, headers = probe(server, mode)
+            if status != 200:
+                raise SystemExit(f"{target} answered {mode} with {status}")
+            seen.setdefault(target, {})[f"{mode}_chunks"] = chunks
+            if target == "slicewise":
+                seen[target][f"{mode}_routed_to"] = headers.get("x-slicewise-model")
+    return seen
+
+
+def settings(args: argparse.Namespace, chunks: Any, load_before: Any) -> dict[str, Any]:
+    return {
+        "rounds": args.rounds,
+        "seconds_per_phase": args.seconds,
+        "concurrency": args.concurrency,
+        "pinning": "none"
+        if args.no_pin
+        else "server under test on core 1; client, fake upstream, py-spy on core 0",
+        "client": "uvloop + httptools, one keep-alive connection per unit of concurrency",
+        "sse_chunks_seen": chunks,
+        "cores": os.cpu_count(),
+        "loadavg_before": [round(x, 2) for x in load_before],
+    }
+
+
+def note(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="1 round of 1 s, concurrency 1 and 16")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--seconds", type=float, default=3.0, help="per phase")
+    p.add_argument("--warmup", type=float, default=1.0, help="seconds per target and mode")
+    p.add_argument(
+        "--concurrency", type=lambda s: [int(x) for x in s.split(",")], default=[1, 16, 64]
+    )
+    p.add_argument("--no-pin", action="store_true", help="let the OS place the processes")
+    p.add_argument("--profile", action="store_true", help="py-spy slicewise afterwards")
+    p.add_argument("--profile-seconds", type=float, default=8.0)
+    args = p.parse_args()
+    if args.quick:
+        args.rounds, args.seconds, args.warmup, args.concurrency = 1, 1.0, 0.5, [1, 16]
+        args.profile_seconds = min(args.profile_seconds, 3.0)
+    return args
+
+
+if __name__ == "__main__":
+    main()
