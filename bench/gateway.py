@@ -37,6 +37,7 @@ import contextlib
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -60,12 +61,15 @@ KEY = "sk-bench-" + "5eed" * 8
 MODELS = ("gpt-4o-mini", "gpt-4o", "claude-3-5-haiku-latest")
 PRICES = {"gpt-4o-mini": (0.15, 0.6), "gpt-4o": (2.5, 10), "claude-3-5-haiku-latest": (0.8, 4)}
 PROMPT = (
-    "Our support team keeps answering the same billing questions by hand every morning. "
-    "Could you suggest a short plan to sort the incoming tickets by topic, route the easy "
-    "ones to a template reply, and flag anything about refunds or outages for a person? "
-    "Please keep it practical, list the steps in order, say which tools we would need, and "
-    "estimate roughly how much time each step could save us over a normal working week."
+    "Our support team keeps answering the same billing questions by hand every morning, and "
+    "the queue grows faster than we can read it. Could you suggest a short plan to sort the "
+    "incoming tickets by topic, send the easy ones a template reply, and flag anything about "
+    "refunds, outages or security for a person to answer the same day? Please keep it "
+    "practical: list the steps in order, say which tools we would need and what they cost, "
+    "point out the risks of answering customers automatically, and estimate roughly how "
+    "many hours each step could save us over a normal working week."
 )
+"""About 100 words: the fake echoes it word by word, and ``max_tokens`` cuts the echo."""
 CHUNKS = {"stream": 20, "stream_long": 80}
 """SSE data chunks per answer: a role chunk, max_tokens words, a finish chunk ([DONE] aside)."""
 TARGETS = ("direct", "slicewise", "litellm")
@@ -83,6 +87,12 @@ CATEGORIES = (
     ("gateway glue", ("slicewise/gateway/",)),
 )
 LOOP = "event loop, sockets (uvloop)"
+GC = "garbage collector"
+HOT_SPOTS = (
+    ("getpid() syscall in asyncio.get_running_loop (Python 3.11)", {"getpid"}),
+    ("socket write syscalls", {"write", "writev", "send", "sendmsg"}),
+    ("socket read syscalls", {"read", "readv", "recv", "recvmsg"}),
+)
 
 
 # -- servers --------------------------------------------------------------------------------
@@ -398,7 +408,7 @@ def schedule(concurrency: list[int], rounds: int) -> Iterator[tuple[str, int, st
                 yield from ((mode, c, t) for t in targets[shift:] + targets[:shift])
 
 
-def idle_cpu(servers: dict[str, Server], seconds: float = 1.0) -> dict[str, float]:
+def idle_cpu(servers: dict[str, Server], seconds: float = 2.0) -> dict[str, float]:
     """ms of CPU per second that each server spends doing nothing in particular."""
     before = {n: tree_cpu(s.process.pid) for n, s in servers.items()}
     time.sleep(seconds)
@@ -457,6 +467,9 @@ def report(phases: list[Phase]) -> dict[str, dict[str, dict[str, Any]]]:
                 if target != "direct" and base is not None:
                     summary["added_p50_ms"] = round(summary["p50_ms"] - base["p50_ms"], 3)
                     summary["added_p99_ms"] = round(summary["p99_ms"] - base["p99_ms"], 3)
+                    if "first_chunk_p50_ms" in summary:
+                        first = summary["first_chunk_p50_ms"] - base["first_chunk_p50_ms"]
+                        summary["added_first_chunk_p50_ms"] = round(first, 3)
     return out
 
 
@@ -484,16 +497,29 @@ def targets(results: dict[str, Any], per_chunk: dict[str, dict[str, float]]) -> 
         for mode in ("plain", "stream")
         for c, row in results[mode].items()
     }
-    added = {m: results[m]["1"]["slicewise"]["added_p50_ms"] for m in ("plain", "stream")}
     chunk = [
         v.get("slope_20_to_80_chunks_us", v["stream_minus_plain_us"]) for v in per_chunk.values()
     ]
     return {
         "cpu_at_most_tenth_of_litellm": {"met": max(ratios.values()) <= 0.1, "ratio": ratios},
-        "added_p50_at_c1_under_2ms": {"met": max(added.values()) < 2.0, "added_p50_ms": added}
-        if "1" in results["plain"]
-        else {"met": None, "why": "concurrency 1 was not run"},
+        "added_p50_at_c1_under_2ms": latency_target(results),
         "stream_overhead_under_50us_per_chunk": {"met": max(chunk) < 50.0, "us": per_chunk},
+    }
+
+
+def latency_target(results: dict[str, Any]) -> dict[str, Any]:
+    """Judged on the non-streaming answer and on a stream's first chunk; the whole stream is
+    shown too, though it also carries the relay of 20 chunks."""
+    if "1" not in results["plain"]:
+        return {"met": None, "why": "concurrency 1 was not run"}
+    plain = results["plain"]["1"]["slicewise"]
+    stream = results["stream"]["1"]["slicewise"]
+    judged = (plain["added_p50_ms"], stream["added_first_chunk_p50_ms"])
+    return {
+        "met": max(judged) < 2.0,
+        "plain_ms": judged[0],
+        "stream_first_chunk_ms": judged[1],
+        "stream_whole_ms": stream["added_p50_ms"],
     }
 
 
@@ -501,51 +527,108 @@ def targets(results: dict[str, Any], per_chunk: dict[str, dict[str, float]]) -> 
 
 
 def profile(servers: dict[str, Server], seconds: float, tmp: Path, pin: bool) -> dict[str, Any]:
-    """py-spy on slicewise under load at concurrency 16: CPU per request split by layer."""
+    """py-spy on slicewise under load at concurrency 16: its CPU per request, by layer.
+
+    py-spy samples a thread only while it holds the GIL (``--gil``: a thread that is merely
+    runnable, say the ledger writer waiting for the one core, is not counted as busy) and
+    unwinds native frames (``--native``), so C time (orjson, numpy, uvloop, syscalls, the
+    garbage collector) lands on the Python code that caused it. The main thread's CPU per
+    request (from /proc) is split by its samples; the other threads' CPU is the ledger writer,
+    which releases the GIL inside SQLite, and is measured from /proc alone. Sampling slows the
+    server by a quarter or so: compare shares, and take absolute numbers from the main run.
+    """
     spy = shutil.which("py-spy")
     if spy is None:
         return {"skipped": "py-spy is not installed (pip install py-spy)"}
+    pid = servers["slicewise"].process.pid
     out = {}
     for mode in ("plain", "stream"):
         raw = tmp / f"profile-{mode}.txt"
-        pid = servers["slicewise"].process.pid
-        command = [spy, "record", "-p", str(pid), "-r", "200", "-f", "raw", "-o", str(raw)]
-        command += ["-d", str(int(seconds) + 2)]
-        spying = subprocess.Popen(pinned(0 if pin else None, command), stdout=subprocess.DEVNULL)
+        command = [spy, "record", "-p", str(pid), "-r", "100", "-f", "raw", "-o", str(raw)]
+        command += ["-d", str(int(seconds) + 2), "--gil", "--threads", "--native"]
+        spying = subprocess.Popen(
+            pinned(0 if pin else None, command),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(1.0)
+        before = thread_cpu(pid)
         phase = run_phase(servers, "slicewise", mode, 16, seconds)
-        spying.wait(timeout=seconds + 30)
-        per_request = phase.cpu * 1000 / max(len(phase.load.latency), 1)
-        out[mode] = {"cpu_ms_per_request": round(per_request, 4), **split(raw, per_request)}
+        after = thread_cpu(pid)
+        spying.wait(timeout=seconds + 60)
+        count = max(len(phase.load.latency), 1)
+        main = (after.get(pid, 0.0) - before.get(pid, 0.0)) * 1000 / count
+        rest = (sum(after.values()) - sum(before.values())) * 1000 / count - main
+        out[mode] = {
+            "cpu_ms_per_request": round(phase.cpu * 1000 / count, 4),
+            "main_thread_ms": round(main, 4),
+            "other_threads_ms": round(rest, 4),
+            **split(raw.read_text().splitlines(), pid, main, rest),
+        }
     return out
 
 
-def split(raw: Path, per_request: float) -> dict[str, Any]:
-    by_layer: Counter[str] = Counter()
+def thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds of each live thread of ``pid``."""
+    out = {}
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError):
+            text = Path(f"/proc/{pid}/task/{task}/stat").read_text()
+            fields = text.rsplit(")", 1)[1].split()
+            out[int(task)] = (int(fields[11]) + int(fields[12])) / TICK
+    return out
+
+
+def split(lines: list[str], pid: int, main: float, rest: float) -> dict[str, Any]:
+    """ms per request by layer (main thread's samples), plus hot spots across layers."""
+    layers: Counter[str] = Counter()
+    spots: Counter[str] = Counter()
     leaves: Counter[str] = Counter()
-    for line in raw.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
+    for line in lines:
+        stack, _, number = line.rpartition(" ")
         frames = stack.split(";")
-        by_layer[layer(frames)] += int(count)
-        leaves[frames[-1]] += int(count)
-    total = sum(by_layer.values()) or 1
+        if not frames[0].startswith(f"thread ({pid})"):
+            continue
+        count = int(number)
+        layers[layer(frames)] += count
+        leaves[re.sub(r":\d+\)$", ")", frames[-1])] += count  # functions, not lines
+        for spot in hot_spots(frames):
+            spots[spot] += count
+    total = sum(layers.values()) or 1
 
-    def cost(n: int) -> dict[str, float]:
-        return {"ms": round(per_request * n / total, 4), "share": round(n / total, 3)}
+    def ms(n: int) -> float:
+        return round(main * n / total, 4)
 
+    by_layer = {name: ms(n) for name, n in layers.most_common()}
+    by_layer["ledger writer thread (sqlite; /proc)"] = round(rest, 4)
     return {
-        "samples": total,
-        "layers": {name: cost(n) for name, n in by_layer.most_common()},
-        "top_functions_self": {name: cost(n) for name, n in leaves.most_common(15)},
+        "main_thread_samples": total,
+        "layers_ms": by_layer,
+        "hot_spots_ms": {name: ms(n) for name, n in spots.most_common()},
+        "top_leaves_ms": {name: ms(n) for name, n in leaves.most_common(12)},
     }
 
 
 def layer(frames: list[str]) -> str:
+    """The layer a sample belongs to: the first named frame from its leaf up."""
+    if any("gc_collect" in f for f in frames):
+        return GC  # the whole heap's cost, not the cost of whoever allocated last
     for frame in reversed(frames):
         for name, fragments in CATEGORIES:
             if any(f in frame for f in fragments):
                 return name
     return LOOP
+
+
+def hot_spots(frames: list[str]) -> list[str]:
+    """Costs that cut across layers, named for the suggestions they lead to."""
+    leaf = frames[-1].split(" (")[0]
+    found = [name for name, names in HOT_SPOTS if leaf in names]
+    if any("sniffio/" in f or "anyio/" in f for f in frames):
+        found.append("anyio + sniffio under httpcore2 (cancel scopes, checkpoints, lookups)")
+    if any("numpy/" in f for f in frames):
+        found.append("numpy calls (routing on 1 prompt x 3 models)")
+    return found
 
 
 # -- main -----------------------------------------------------------------------------------
@@ -601,6 +684,8 @@ def check(servers: dict[str, Server]) -> dict[str, dict[str, Any]]:
             status, chunks, headers = probe(server, mode)
             if status != 200:
                 raise SystemExit(f"{target} answered {mode} with {status}")
+            if chunks != CHUNKS.get(mode, 0):
+                raise SystemExit(f"{target} streamed {chunks} chunks for {mode}, not {CHUNKS}")
             seen.setdefault(target, {})[f"{mode}_chunks"] = chunks
             if target == "slicewise":
                 seen[target][f"{mode}_routed_to"] = headers.get("x-slicewise-model")

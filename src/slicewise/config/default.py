@@ -58,7 +58,7 @@ def default_config(env: Mapping[str, str] | None = None) -> Config:
                 output_usd_per_mtok=Decimal(0),
                 context_window=2048,
                 tier=0,
-                capabilities=("stream",),
+                capabilities=("stream", "json"),
             )
         )
     for name, (kind, key_env, url_env, url) in VENDORS.items():

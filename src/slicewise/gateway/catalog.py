@@ -106,6 +106,8 @@ class Catalog:
 async def build(config: Config, env: Mapping[str, str] | None = None) -> Catalog:
     env = os.environ if env is None else env
     providers = {name: make_provider(name, p, env) for name, p in config.providers.items()}
+    for provider in providers.values():
+        await provider.start()
     models = {m.name: _model(m) for m in config.models}
     for name, p in config.providers.items():
         if p.discover:

@@ -38,5 +38,8 @@ class Provider(abc.ABC):
         """Model ids the upstream lists (``GET /v1/models``), or ``[]`` if it lists none."""
         return []
 
+    async def start(self) -> None:  # noqa: B027 - an optional hook; most need nothing
+        """Prepare for calls (load a model, warm a pool); called once when the gateway starts."""
+
     async def aclose(self) -> None:  # noqa: B027 - an optional hook; most need nothing
         """Release connections."""

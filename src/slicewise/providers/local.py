@@ -83,6 +83,9 @@ class LocalProvider(Provider):
     async def models(self) -> list[str]:
         return [self.model_id]
 
+    async def start(self) -> None:
+        await self.load()
+
     async def load(self) -> None:
         """Read the model now rather than on the first request; ``ConfigError`` if it fails."""
         started = time.monotonic()
