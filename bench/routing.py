@@ -25,7 +25,7 @@ from slicewise.evaluation.run import evaluate
 from slicewise.features import prompt_text
 from slicewise.outcomes import iter_prompts, load_outcomes
 from slicewise.routing.target import Target
-from slicewise.routing.train import Settings, train
+from slicewise.routing.train import LEARNED, Settings, train
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SOURCE = DATA / "llmrouter" / "dev.jsonl"
@@ -97,7 +97,7 @@ def main() -> int:
         return 0
     table = load_outcomes(SOURCE)
     results: dict[str, object] = {"threads": os.environ.get("OMP_NUM_THREADS", "default")}
-    for kind in ("predictor", "cluster"):
+    for kind in LEARNED:
         start = time.perf_counter()
         router = train(table, Settings(kind=kind))
         entry: dict[str, object] = {"train_s": round(time.perf_counter() - start, 2)}
@@ -108,7 +108,7 @@ def main() -> int:
         results[kind] = entry
     if not args.skip_eval:
         start = time.perf_counter()
-        evaluate(table, ["predictor", "cluster"], folds=5)
+        evaluate(table, list(LEARNED), folds=5)
         results["eval_5fold_s"] = round(time.perf_counter() - start, 1)
     print(orjson.dumps(results, option=orjson.OPT_INDENT_2).decode())
     return 0

@@ -14,7 +14,8 @@ from slicewise.errors import ConfigError
 from slicewise.evaluation.curves import Point
 from slicewise.evaluation.plot import plot_html, plot_png
 from slicewise.evaluation.run import Evaluation, Pair, evaluate
-from slicewise.outcomes import concat, load_outcomes
+from slicewise.outcomes import Outcomes, concat, load_outcomes
+from slicewise.routing.learn import MIN_COVERAGE
 from slicewise.routing.train import LEARNED, Settings
 
 COMPARED = ("ensemble", "predictor", "knn", "cluster")
@@ -42,10 +43,11 @@ def add_parser(commands: Any) -> None:
     p.add_argument(
         "--router",
         nargs="+",
-        default=list(COMPARED),
+        default=None,
         choices=LEARNED,
         metavar="KIND",
-        help=f"routers to compare: {', '.join(LEARNED)}",
+        help=f"routers to compare: {', '.join(LEARNED)} (default {', '.join(COMPARED)}, and "
+        "cascade when the data records replies)",
     )
     p.add_argument("--features", default=features.DEFAULT, choices=sorted(features.FEATURIZERS))
     p.add_argument(
@@ -79,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     with console.status(not args.json) as say:
         result = evaluate(
             data,
-            args.router,
+            args.router or _compared(data),
             test=test,
             folds=args.folds,
             target=args.target,
@@ -94,6 +96,13 @@ def run(args: argparse.Namespace) -> int:
         _table(result)
         console.err.print(f"plots: {args.plot / 'curves.png'}, {args.plot / 'curves.html'}")
     return 0
+
+
+def _compared(data: Outcomes) -> list[str]:
+    """The default routers: the prompt-only ones, and cascades when replies can be compared."""
+    replies = sum(len(r) for r in data.responses)
+    cells = max(len(data) * len(data.models), 1)
+    return [*COMPARED, "cascade"] if replies / cells >= MIN_COVERAGE else list(COMPARED)
 
 
 def _pair(text: str | None, models: tuple[str, ...]) -> Pair | None:
@@ -155,6 +164,19 @@ def _table(result: Evaluation) -> None:
             console.share(r.cpt80),
             f"{r.realised_quality:.3f} vs {r.target_quality:.3f} "
             f"({console.share(r.realised_cost / result.baseline.cost)} cost)",
+        )
+    if result.fixed_cascade is not None:
+        name, point, f = result.fixed_cascade
+        table.add_row(
+            f"fixed cascade ({name})",
+            console.share(f["cost_at_best_share"]),
+            console.share(f["cost_at_95_share"]),
+            _num(f["quality_gain"]),
+            _num(f["aiq"]),
+            "",
+            "",
+            "",
+            f"{point.quality:.3f} q ({console.share(point.cost / result.baseline.cost)} cost)",
         )
     z = result.zero_summary
     table.add_row(

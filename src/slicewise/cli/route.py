@@ -17,6 +17,7 @@ from slicewise.errors import ConfigError
 from slicewise.features import prompt_text
 from slicewise.outcomes import Prompt, iter_prompts
 from slicewise.routing import artifact
+from slicewise.routing.cascade import CascadeRouter, Decisions
 from slicewise.routing.router import Router
 from slicewise.routing.target import Target, parse_target
 
@@ -28,7 +29,10 @@ def add_parser(commands: Any) -> None:
         "route",
         help="explain one routing decision, or route a file of prompts",
         description="Explain the decision for one prompt, or route every prompt of a JSONL file "
-        "(lines with id and messages) at a target or at K operating points.",
+        "(lines with id and messages) at a target or at K operating points. A cascade router "
+        "reads each line's responses (model -> recorded answer text) and writes calls (models "
+        "called, per stage) and accepted (the model whose answer is returned): one of each "
+        "with --target, a list of K with --sweep K.",
     )
     p.add_argument("prompt", nargs="?", help="a prompt to explain (instead of --input)")
     p.add_argument(
@@ -88,6 +92,8 @@ def route_file(
     target: Target | None,
 ) -> int:
     """Route prompts in chunks and write one JSON line each; returns the count."""
+    if isinstance(router, CascadeRouter):
+        return _route_cascades(router, prompts, sink, sweep, target)
     knobs = None if sweep is None else [Target("wtp", w) for w in _sweep(router, sweep)]
     count = 0
     while chunk := list(islice(prompts, CHUNK)):
@@ -106,6 +112,42 @@ def route_file(
         sink.write(b"".join(orjson.dumps(line) + b"\n" for line in lines))
         count += len(chunk)
     return count
+
+
+def _route_cascades(
+    router: CascadeRouter,
+    prompts: Iterator[Prompt],
+    sink: BinaryIO,
+    sweep: int | None,
+    target: Target | None,
+) -> int:
+    """Cascade decisions on recorded replies: per line ``calls`` (models per stage) and
+    ``accepted`` (whose answer is returned), one of each per operating point with ``--sweep``,
+    else one for the target."""
+    knobs = [target] if sweep is None else [Target("wtp", w) for w in router.sweep(sweep)]
+    count = 0
+    while chunk := list(islice(prompts, CHUNK)):
+        batch = router.prepare(
+            [prompt_text(p.messages) for p in chunk], [p.responses for p in chunk]
+        )
+        runs = [router.decide(batch, knob) for knob in knobs]
+        lines = [
+            _cascade_line(router, p.id, row, runs, sweep is None) for row, p in enumerate(chunk)
+        ]
+        sink.write(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+        count += len(chunk)
+    return count
+
+
+def _cascade_line(
+    router: CascadeRouter, key: str, row: int, runs: list[Decisions], single: bool
+) -> dict[str, Any]:
+    names = router.models
+    calls = [[[names[m] for m in stage] for stage in run.calls(row)] for run in runs]
+    accepted = [names[int(run.accepted[row])] for run in runs]
+    if single:
+        return {"id": key, "calls": calls[0], "accepted": accepted[0]}
+    return {"id": key, "calls": calls, "accepted": accepted}
 
 
 def _sweep(router: Router, points: int) -> list[float]:

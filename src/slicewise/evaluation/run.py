@@ -8,6 +8,7 @@ cheapest, random, zero router, oracle) are read off the same held-out outcomes.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -15,11 +16,13 @@ from typing import Any
 import numpy as np
 
 from slicewise.errors import DataError
+from slicewise.evaluation import cascade as cascades
 from slicewise.evaluation import curves
 from slicewise.evaluation.curves import Point
 from slicewise.features import prompt_text
 from slicewise.outcomes import Outcomes
 from slicewise.routing import calibrate, decide
+from slicewise.routing.cascade import CascadeRouter
 from slicewise.routing.target import Target
 from slicewise.routing.train import Settings, train
 
@@ -63,6 +66,9 @@ class Evaluation:
     pair: Pair
     routers: dict[str, RouterResult]
     zero_summary: dict[str, float | None]
+    fixed_cascade: tuple[str, Point, dict[str, float | None]] | None = None
+    """The best fixed two-model agreement cascade chosen on training prompts: its models,
+    held-out point and numbers; ``None`` without comparable recorded answers."""
 
     def as_dict(self) -> dict[str, Any]:
         def pt(p: Point) -> dict[str, float]:
@@ -81,6 +87,13 @@ class Evaluation:
             "zero_router": {"points": [pt(p) for p in self.zero], **self.zero_summary},
             "aiq_range": [self.low, self.high],
             "pair": {"weak": self.pair.weak, "strong": self.pair.strong},
+            "fixed_cascade": None
+            if self.fixed_cascade is None
+            else {
+                "cascade": self.fixed_cascade[0],
+                **pt(self.fixed_cascade[1]),
+                **self.fixed_cascade[2],
+            },
             "routers": {
                 name: {
                     **r.summary,
@@ -105,6 +118,8 @@ class _Tally:
     grid: np.ndarray = field(default_factory=lambda: np.zeros((len(calibrate.GRID), 2)))
     pair: np.ndarray = field(default_factory=lambda: np.zeros((len(calibrate.GRID), 2)))
     target: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    paired: bool = True
+    """False for cascades: they call several models, so strong/weak numbers do not apply."""
 
 
 def evaluate(
@@ -124,16 +139,23 @@ def evaluate(
     data = data.complete()
     splits = _splits(data, test, folds, settings.seed)
     pair = pair or _default_pair(data)
-    tallies = {kind: _Tally() for kind in kinds}
+    tallies = {kind: _Tally(paired=kind != "cascade") for kind in kinds}
     pooled: list[tuple[Outcomes, int]] = []
+    fixed: list[tuple[str, float, float]] = []
     for number, (fit, held) in enumerate(splits, start=1):
         best = _best(fit)
         pooled.append((held, best))
+        fixed.append(_fixed(fit, held) if "cascade" in kinds else ("", np.nan, np.nan))
         for kind in kinds:
             say(f"split {number}/{len(splits)}: {kind}")
             router = train(fit, replace(settings, kind=kind))
-            _tally(router, held, tallies[kind], target, pair)
-    return _assemble(
+            if isinstance(router, CascadeRouter):
+                tallies[kind].grid, tallies[kind].target = _add(
+                    tallies[kind], cascades.tally(router, held, target)
+                )
+            else:
+                _tally(router, held, tallies[kind], target, pair)
+    result = _assemble(
         data if test is None else test,
         pooled,
         tallies,
@@ -141,6 +163,32 @@ def evaluate(
         pair,
         None if test is not None else len(splits),
     )
+    result.fixed_cascade = _fixed_summary(fixed, result)
+    return result
+
+
+def _add(tally: _Tally, sums: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    return tally.grid + sums[0], tally.target + sums[1]
+
+
+def _fixed(fit: Outcomes, held: Outcomes) -> tuple[str, float, float]:
+    chosen = cascades.best_fixed(fit)
+    if chosen is None:
+        return "", np.nan, np.nan
+    quality, cost = cascades.fixed_sums(held, chosen[1])
+    return str(chosen[0]), quality, cost
+
+
+def _fixed_summary(
+    fixed: list[tuple[str, float, float]], result: Evaluation
+) -> tuple[str, Point, dict[str, float | None]] | None:
+    if not fixed or any(np.isnan(q) for _, q, _ in fixed):
+        return None
+    n = result.prompts
+    point = Point(sum(c for *_, c in fixed) / n, sum(q for _, q, _ in fixed) / n)
+    chosen = Counter(name for name, *_ in fixed).most_common(1)[0]
+    names = chosen[0] if chosen[1] == len(fixed) else f"{chosen[0]} in {chosen[1]}/{len(fixed)}"
+    return names, point, curves.summary([point], result.baseline, result.low, result.high)
 
 
 def _splits(
@@ -281,7 +329,7 @@ def _result(
         realised_cost=float(t.target[2] / n),
         pair_points=pair_points,
     )
-    if strong > weak:
+    if strong > weak and t.paired:
         result.apgr = curves.apgr(pair_points, weak, strong)
         result.cpt50 = curves.cpt(pair_points, weak, strong, 0.5)
         result.cpt80 = curves.cpt(pair_points, weak, strong, 0.8)

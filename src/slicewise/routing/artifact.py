@@ -21,6 +21,7 @@ from slicewise.cards import ModelCard
 from slicewise.errors import ArtifactError
 from slicewise.routing.baselines import ConstantRouter, FixedRouter, RandomRouter
 from slicewise.routing.calibrate import Calibration
+from slicewise.routing.cascade import CascadeRouter
 from slicewise.routing.cluster import ClusterRouter
 from slicewise.routing.cost import CostModel
 from slicewise.routing.ensemble import EnsembleRouter
@@ -37,6 +38,7 @@ ROUTERS: dict[str, type[Router]] = {
         ClusterRouter,
         KnnRouter,
         EnsembleRouter,
+        CascadeRouter,
         ConstantRouter,
         FixedRouter,
         RandomRouter,

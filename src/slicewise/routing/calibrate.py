@@ -15,6 +15,7 @@ model at the same ``wtp``, and the realised quality lands on either side of the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -43,10 +44,15 @@ class Calibration:
     best_quality: float
     best_cost: float
 
+    @cached_property
+    def _upper(self) -> np.ndarray:
+        """Indices of the table's cost-quality hull (computed once: it is on the hot path)."""
+        return _hull(self.cost, self.quality)
+
     def mixture_for_quality(self, quality: float) -> Mixture:
         """The cheapest mix of two table points whose realised quality reaches ``quality``;
         the best point alone when none does."""
-        upper = _hull(self.cost, self.quality)
+        upper = self._upper
         qualities = self.quality[upper]
         above = np.flatnonzero(qualities >= quality - 1e-12)
         if above.size == 0 or above[0] == 0:

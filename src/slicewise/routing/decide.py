@@ -17,13 +17,14 @@ Ties go to the cheaper model. Ineligible models (``eligible`` False) are never c
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 
 from slicewise.errors import RoutingError
 
 CHEAPEST = float("inf")
-_MIX = np.uint64(0x9E3779B97F4A7C15)
-_SHIFT = np.uint64(29)
+_SPAN = float(1 << 32)
 
 
 def by_wtp(
@@ -56,14 +57,13 @@ def by_mixture(
 
 
 def draw(quality: np.ndarray, cost: np.ndarray) -> np.ndarray:
-    """A uniform number in [0, 1) per prompt, fixed by the bits of its predictions."""
-    rows = np.hstack([quality, np.nan_to_num(cost)]).astype(np.float32)
-    bits = np.ascontiguousarray(rows).view(np.uint32).astype(np.uint64)
-    state = np.zeros(len(bits), np.uint64)
-    for column in bits.T:  # unsigned arithmetic wraps: a multiplicative hash
-        state = (state ^ column) * _MIX
-        state ^= state >> _SHIFT
-    return np.asarray((state >> np.uint64(11)).astype(np.float64) / float(1 << 53))
+    """A uniform number in [0, 1) per prompt, fixed by the bits of its predictions.
+
+    A CRC of each row's float32 bytes: about a microsecond a prompt, the same whether the
+    prompt is routed alone or in a batch, so one prompt always gets the same model.
+    """
+    rows = np.ascontiguousarray(np.hstack([quality, np.nan_to_num(cost)]), dtype=np.float32)
+    return np.fromiter((zlib.crc32(row) / _SPAN for row in rows), np.float64, len(rows))
 
 
 def by_threshold(

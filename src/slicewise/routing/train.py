@@ -23,12 +23,13 @@ from slicewise.routing.calibrate import Calibration, calibrate
 from slicewise.routing.cluster import ClusterRouter
 from slicewise.routing.ensemble import EnsembleRouter
 from slicewise.routing.knn import KnnRouter
+from slicewise.routing.learn import train_cascade
 from slicewise.routing.predictor import PredictorRouter
 from slicewise.routing.router import Features, Router
 
 logger = logging.getLogger(__name__)
 
-LEARNED = ("ensemble", "predictor", "knn", "cluster")
+LEARNED = ("ensemble", "predictor", "knn", "cluster", "cascade")
 BASELINES = ("constant", "best-single", "cheapest", "random")
 KINDS = LEARNED + BASELINES
 DEFAULT_KIND = "ensemble"
@@ -69,6 +70,14 @@ def train(
         table.output_tokens,
         [table.cards.get(m) for m in table.models],
     )
+
+    if settings.kind == "cascade":
+        complete = table.complete()
+        keep = np.flatnonzero(np.isin(table.ids, complete.ids))
+        folds = _folds(len(complete), settings)
+        cascade = train_cascade(complete, _subset(features, keep), featurizer, cost, folds, say)
+        cascade.cards = dict(table.cards)
+        return cascade
 
     say(f"calibrating on {settings.folds} folds")
     predicted = _out_of_fold(table, features, settings)
@@ -175,14 +184,17 @@ def _knn(
     return KnnRouter(models, cost, featurizer, calibration, None, embedding, kept, neighbours)
 
 
+def _folds(n: int, settings: Settings) -> list[np.ndarray]:
+    order = np.random.default_rng(settings.seed).permutation(n)
+    return np.array_split(order, max(2, min(settings.folds, n)))
+
+
 def _out_of_fold(table: Outcomes, features: Features, settings: Settings) -> np.ndarray:
     """Each prompt's predicted quality from a router that never saw it."""
-    n = len(table)
-    folds = max(2, min(settings.folds, n))
-    order = np.random.default_rng(settings.seed).permutation(n)
+    order = np.random.default_rng(settings.seed).permutation(len(table))
     predicted = np.zeros(table.scores.shape)
     no_cost = costs.CostModel(np.zeros(len(table.models)), np.zeros(len(table.models)))
-    for held in np.array_split(order, folds):
+    for held in _folds(len(table), settings):
         fit_rows = np.setdiff1d(order, held)
         part = table.take(fit_rows)
         router = _fit(settings, part, _subset(features, fit_rows), None, no_cost, None)
