@@ -80,6 +80,7 @@ class ServerConfig(_Strict):
     attempt_timeout: float = Field(60.0, gt=0, description="seconds per upstream attempt")
     deadline: float = Field(120.0, gt=0, description="seconds for the whole request")
     retries: int = Field(2, ge=0, le=10, description="retries per model before falling back")
+    stage_timeout: float = Field(30.0, gt=0, description="seconds per cascade stage")
     max_body_bytes: int = Field(4_000_000, gt=0)
     max_messages: int = Field(2_000, gt=0)
 

@@ -25,6 +25,7 @@ from starlette.routing import Route
 from slicewise.chat import ChatRequest, StreamEnd, TextDelta
 from slicewise.config import Config
 from slicewise.errors import RequestError, SlicewiseError
+from slicewise.gateway import cascade as cascades
 from slicewise.gateway import catalog as catalogs
 from slicewise.gateway import errors as error_table
 from slicewise.gateway.breaker import Breakers
@@ -161,6 +162,10 @@ async def chat(gw: Gateway, http: Request, protocol: Protocol) -> Response:
         gw.recorder.failed(request_id, arrived, started, protocol, None, None, exc)
         return error_response(protocol, exc, request_id)
     deadline = started + gw.config.server.deadline
+    if decided.stages:
+        return await _cascaded(
+            gw, http, protocol, request, decided, request_id, started, arrived, deadline
+        )
     if request.stream:
         return await _stream(
             gw, http, protocol, request, decided, request_id, started, arrived, deadline
@@ -277,6 +282,46 @@ async def _relay(
         yield f": x-slicewise-cost-usd={_money(cost)}\n\n".encode()
 
 
+async def _cascaded(
+    gw: Gateway,
+    http: Request,
+    protocol: Protocol,
+    request: ChatRequest,
+    decided: Plan,
+    request_id: str,
+    started: float,
+    arrived: float,
+    deadline: float,
+) -> Response:
+    run = cascades.run(
+        gw.catalog, gw.dispatcher, request, decided, deadline, gw.config.server.stage_timeout
+    )
+    try:
+        response, served, calls = await _unless_disconnected(http, asyncio.ensure_future(run))
+    except Exhausted as exc:
+        gw.recorder.failed(
+            request_id, arrived, started, protocol, request, decided, exc.last, exc.attempts
+        )
+        return error_response(protocol, exc.last, request_id, decided)
+    except RequestError as exc:
+        gw.recorder.failed(request_id, arrived, started, protocol, request, decided, exc)
+        return error_response(protocol, exc, request_id, decided)
+    cost = gw.recorder.cascaded(
+        request_id, arrived, started, protocol, request, decided, served, calls
+    )
+    headers = _headers(request_id, decided, served.model.name, _money(cost))
+    headers["x-slicewise-calls"] = calls.header(decided.stages)
+    if not request.stream:
+        body = protocol.render(response, request_id, int(arrived))
+        return Response(body, media_type=JSON, headers=headers)
+    writer = protocol.stream(
+        request, request_id, served.model.name, int(arrived), estimate_tokens(request)
+    )
+    parts = [writer.start(), *(writer.event(e) for e in cascades.events(response))]
+    parts.append(writer.finish())
+    return Response(b"".join(parts), media_type="text/event-stream", headers=headers)
+
+
 async def dry_run(gw: Gateway, http: Request) -> Response:
     try:
         request = OPENAI.parse(await _body(http, gw.config.server.max_body_bytes))
@@ -287,6 +332,7 @@ async def dry_run(gw: Gateway, http: Request) -> Response:
         "route": decided.route,
         "router": decided.router,
         "model": decided.order[0],
+        "stages": [list(s) for s in decided.stages],
         "fallbacks": list(decided.order[1:]),
         "candidates": list(decided.candidates),
         "reason": decided.reason,

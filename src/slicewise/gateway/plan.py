@@ -14,8 +14,11 @@ from typing import Any
 
 from slicewise.chat import ChatRequest
 from slicewise.errors import RequestError
+from slicewise.features import prompt_text
 from slicewise.gateway.catalog import Catalog, Model, Route
+from slicewise.routing.cascade import CascadeRouter
 from slicewise.routing.cost import CHARS_PER_TOKEN
+from slicewise.routing.stages import Cascade
 
 EXPLICIT = "explicit"
 
@@ -29,6 +32,9 @@ class Plan:
     candidates: tuple[dict[str, Any], ...]
     reason: str
     baseline: str | None
+    stages: tuple[tuple[str, ...], ...] = ()
+    """For a cascade: the models of each stage; ``order`` then holds the last stage's."""
+    cascade: Cascade | None = None
 
 
 def plan(catalog: Catalog, request: ChatRequest, available: Callable[[str], bool]) -> Plan:
@@ -69,6 +75,9 @@ def _routed(
             param="model",
             status=503 if "circuit" in why else 400,
         )
+    cascaded = _cascade(route, request, eligible)
+    if cascaded is not None:
+        return cascaded
     inverse = {g: r for r, g in route.names.items()}
     decision = route.router.route(
         _messages(request), route.target, candidates=[inverse[m] for m in eligible]
@@ -93,6 +102,19 @@ def _routed(
     return Plan(
         route.name, route.router.kind, (chosen, *rest), candidates, decision.reason, route.baseline
     )
+
+
+def _cascade(route: Route, request: ChatRequest, eligible: list[str]) -> Plan | None:
+    """A cascade plan when the route's router picks a cascade whose models are all eligible."""
+    router = route.router
+    if not isinstance(router, CascadeRouter) or not router.cascades:
+        return None
+    option = router.option_for(prompt_text(_messages(request)), route.target)
+    stages = tuple(tuple(route.names[router.models[j]] for j in s) for s in option.stages)
+    if len(stages) < 2 or any(m not in eligible for stage in stages for m in stage):
+        return None  # a single model, or a stage model unavailable: route directly
+    reason = f"cascade router, target {route.target}: {option.name(router.models)}"
+    return Plan(route.name, "cascade", stages[-1], (), reason, route.baseline, stages, option)
 
 
 def _messages(request: ChatRequest) -> tuple[tuple[str, str], ...]:

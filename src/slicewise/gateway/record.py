@@ -9,6 +9,7 @@ from typing import Any
 from slicewise.chat import ChatRequest, Usage
 from slicewise.errors import SlicewiseError
 from slicewise.gateway import errors as error_table
+from slicewise.gateway.cascade import Calls
 from slicewise.gateway.catalog import Catalog
 from slicewise.gateway.dispatch import Served
 from slicewise.gateway.plan import Plan
@@ -53,6 +54,52 @@ class Recorder:
         return self._write(
             request_id, arrived, started, protocol, request, decided, served, usage, error, status
         )
+
+    def cascaded(
+        self,
+        request_id: str,
+        arrived: float,
+        started: float,
+        protocol: Protocol,
+        request: ChatRequest,
+        decided: Plan,
+        served: Served,
+        calls: Calls,
+    ) -> Decimal | None:
+        """Record a cascade: the accepted answer's model, the cost of every call made."""
+        baseline = self.catalog.model(decided.baseline) if decided.baseline else None
+        accepted = next(
+            (
+                c
+                for c in reversed(calls.made)
+                if c["model"] == served.model.name and "error" not in c
+            ),
+            None,
+        )
+        usage = Usage(accepted["input_tokens"], accepted["output_tokens"]) if accepted else None
+        self.ledger.record(
+            Transaction(
+                request_id=request_id,
+                created=arrived,
+                endpoint=protocol.endpoint,
+                route=decided.route,
+                router=decided.router,
+                requested=request.model,
+                model=served.model.name,
+                status=200,
+                latency_ms=_ms(started),
+                stream=request.stream,
+                input_tokens=calls.input_tokens,
+                output_tokens=calls.output_tokens,
+                cost_usd=calls.cost,
+                baseline_model=decided.baseline,
+                baseline_cost_usd=baseline.cost(usage) if baseline else None,
+                candidates=decided.candidates,
+                fallbacks=tuple(c for c in calls.made if "error" in c),
+                extra={"calls": calls.made, "stages": [list(s) for s in decided.stages]},
+            )
+        )
+        return calls.cost
 
     def failed(
         self,

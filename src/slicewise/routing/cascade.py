@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from slicewise.cards import ModelCard
-from slicewise.features import Featurizer
+from slicewise.features import Featurizer, shape_features
 from slicewise.routing import decide
 from slicewise.routing.acceptance import Check
 from slicewise.routing.answers import AnswerTable, answer_table
@@ -159,6 +159,28 @@ class CascadeRouter(Router):
             return check.probability(batch.answers, batch.shape, self.weight, rows[at])
 
         return probe
+
+    # -- live: one prompt, replies arriving stage by stage --------------------------------
+
+    def option_for(self, text: str, target: Target | None) -> Cascade:
+        """The option for one prompt, chosen from the prompt alone, before any call."""
+        features = self.featurize([text])
+        quality, cost = self.option_predictions(features)
+        answers = answer_table([text], [{}], self.models)
+        option = self.choose_options(Batch(quality, cost, answers, features.shape), target)
+        return self.options[int(option[0])]
+
+    def check(
+        self, cascade: Cascade, stage: int, text: str, replies: Mapping[str, str]
+    ) -> tuple[bool, str]:
+        """Whether the replies so far (model -> text) are accepted after ``stage``, and whose
+        reply to return. The last stage always accepts: the vote decides."""
+        answers = answer_table([text], [replies], self.models)
+        batch = Batch(np.zeros((1, 0)), np.zeros((1, 0)), answers, shape_features([text]))
+        rows = np.zeros(1, np.int64)
+        probability, winner = self._probe(batch, rows)(cascade.called(stage), rows)
+        last = stage == len(cascade.stages) - 1
+        return bool(last or probability[0] >= cascade.threshold), self.models[int(winner[0])]
 
     def sweep(self, points: int) -> list[float]:
         plan = self.plan or self.calibration
