@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import httpx2
 import pytest
+from multidict import CIMultiDict
 
 from slicewise.providers.http import MESSAGE_LIMIT, error_message, resolve_key, retry_after
 
@@ -26,7 +26,7 @@ NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
     ],
 )
 def test_retry_after(headers: dict[str, str], seconds: float | None) -> None:
-    assert retry_after(httpx2.Headers(headers), now=NOW) == seconds
+    assert retry_after(CIMultiDict(headers), now=NOW) == seconds
 
 
 @pytest.mark.parametrize(

@@ -86,7 +86,11 @@ class ServerConfig(_Strict):
 
 
 class LedgerConfig(_Strict):
-    url: str = Field("sqlite:///slicewise.db", description="sqlite:///PATH")
+    url: str = Field("sqlite:///slicewise.db", description="sqlite:///PATH or postgresql://...")
+    journal: str | None = Field(
+        None, description="journal directory (default: beside a SQLite file, else ./)"
+    )
+    fsync: bool = Field(False, description="sync each journal line to disk before answering")
 
 
 class Config(_Strict):

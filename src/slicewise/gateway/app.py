@@ -8,15 +8,17 @@ cost and the request id, in headers; every error has its protocol's error shape.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -30,6 +32,7 @@ from slicewise.gateway import catalog as catalogs
 from slicewise.gateway import errors as error_table
 from slicewise.gateway.breaker import Breakers
 from slicewise.gateway.dispatch import Dispatcher, Exhausted, Served
+from slicewise.gateway.metrics import Metrics
 from slicewise.gateway.plan import Plan, estimate_tokens, plan
 from slicewise.gateway.protocols import ANTHROPIC, OPENAI, Protocol
 from slicewise.gateway.record import Recorder
@@ -47,6 +50,7 @@ class Gateway:
     dispatcher: Dispatcher
     recorder: Recorder
     breakers: Breakers
+    metrics: Metrics
     started: float = field(default_factory=time.time)
 
     def ready(self, model: str) -> bool:
@@ -64,7 +68,8 @@ def create_app(config: Config, env: dict[str, str] | None = None) -> Starlette:
         state["gateway"] = gateway
         app.state.gateway = gateway
         try:
-            yield
+            with _settled_heap():
+                yield
         finally:
             await gateway.catalog.aclose()
             gateway.recorder.ledger.close()
@@ -97,13 +102,17 @@ def create_app(config: Config, env: dict[str, str] | None = None) -> Starlette:
         }
         return Response(orjson.dumps(body), media_type=JSON)
 
+    async def metrics(request: Request) -> Response:
+        # open to anyone who can reach the port, like /readyz; admin auth comes with tenants
+        return Response(gw().metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
     async def not_found(request: Request, exc: Exception) -> Response:
         return _edge_error(
             request,
             404,
             f"no endpoint {request.method} {request.url.path}; "
             "slicewise serves POST /v1/chat/completions, POST /v1/messages, "
-            "GET /v1/models, POST /v1/route, GET /healthz, GET /readyz",
+            "GET /v1/models, POST /v1/route, GET /healthz, GET /readyz, GET /metrics",
         )
 
     async def not_allowed(request: Request, exc: Exception) -> Response:
@@ -124,9 +133,33 @@ def create_app(config: Config, env: dict[str, str] | None = None) -> Starlette:
             Route("/v1/route", route, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
         ],
         lifespan=lifespan,
     )
+
+
+@contextmanager
+def _settled_heap() -> Iterator[None]:
+    """The garbage collector tuned for serving, from the end of startup to shutdown.
+
+    Freezing moves what startup made (modules, routers, catalog) out of the collector's sight,
+    so a collection walks only what requests made since; a young generation of 50,000 objects
+    instead of 700 runs the collector about seventy times less often, and requests make few
+    cycles for it to find. Measured with bench/gateway.py's phases, the same build with and
+    without, non-streaming: CPU per request 10-15 % lower at 16 connections, 25-30 % lower at
+    64 (p99 150 ms -> 45-60 ms), no change at 1. The settings are process-wide, so they are put
+    back at shutdown (an app served inside tests shares their process).
+    """
+    before = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
 
 
 async def _open(config: Config, env: dict[str, str] | None) -> Gateway:
@@ -140,11 +173,13 @@ async def _open(config: Config, env: dict[str, str] | None) -> Gateway:
         server.attempt_timeout,
         server.retries,
     )
-    recorder = Recorder(Ledger(config.ledger.url), catalog)
+    metrics = Metrics(breakers)
+    ledger = config.ledger
+    recorder = Recorder(Ledger(ledger.url, ledger.journal, ledger.fsync), catalog, metrics)
     logger.info(
         "slicewise gateway: %d models, routes %s", len(catalog.models), ", ".join(catalog.routes)
     )
-    return Gateway(config, catalog, dispatcher, recorder, breakers)
+    return Gateway(config, catalog, dispatcher, recorder, breakers, metrics)
 
 
 def new_id() -> str:

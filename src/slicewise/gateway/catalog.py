@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 
 from slicewise.cards import ModelCard
@@ -80,6 +81,11 @@ class Route:
     baseline: str | None
     names: Mapping[str, str]
     """Router's model name -> gateway model name."""
+
+    @cached_property
+    def router_names(self) -> Mapping[str, str]:
+        """Gateway model name -> router's model name (``names`` inverted, once per route)."""
+        return {gateway: router for router, gateway in self.names.items()}
 
 
 @dataclass

@@ -78,9 +78,8 @@ def _routed(
     cascaded = _cascade(route, request, eligible)
     if cascaded is not None:
         return cascaded
-    inverse = {g: r for r, g in route.names.items()}
     decision = route.router.route(
-        _messages(request), route.target, candidates=[inverse[m] for m in eligible]
+        _messages(request), route.target, candidates=[route.router_names[m] for m in eligible]
     )
     chosen = route.names[decision.model]
     weighed = [c for c in decision.candidates if route.names.get(c.model) in eligible]

@@ -12,15 +12,17 @@ from slicewise.gateway import errors as error_table
 from slicewise.gateway.cascade import Calls
 from slicewise.gateway.catalog import Catalog
 from slicewise.gateway.dispatch import Served
+from slicewise.gateway.metrics import Metrics
 from slicewise.gateway.plan import Plan
 from slicewise.gateway.protocols import Protocol
 from slicewise.ledger import Ledger, Transaction
 
 
 class Recorder:
-    def __init__(self, ledger: Ledger, catalog: Catalog):
+    def __init__(self, ledger: Ledger, catalog: Catalog, metrics: Metrics | None = None):
         self.ledger = ledger
         self.catalog = catalog
+        self.metrics = metrics
 
     def served(
         self,
@@ -77,7 +79,7 @@ class Recorder:
             None,
         )
         usage = Usage(accepted["input_tokens"], accepted["output_tokens"]) if accepted else None
-        self.ledger.record(
+        self._keep(
             Transaction(
                 request_id=request_id,
                 created=arrived,
@@ -97,7 +99,9 @@ class Recorder:
                 candidates=decided.candidates,
                 fallbacks=tuple(c for c in calls.made if "error" in c),
                 extra={"calls": calls.made, "stages": [list(s) for s in decided.stages]},
-            )
+            ),
+            decided,
+            calls.made,
         )
         return calls.cost
 
@@ -112,7 +116,7 @@ class Recorder:
         error: SlicewiseError,
         attempts: list[dict[str, Any]] | None = None,
     ) -> None:
-        self.ledger.record(
+        self._keep(
             Transaction(
                 request_id=request_id,
                 created=arrived,
@@ -127,7 +131,8 @@ class Recorder:
                 candidates=decided.candidates if decided else (),
                 fallbacks=tuple(attempts or ()),
                 error=f"{type(error).__name__}: {error}",
-            )
+            ),
+            decided,
         )
 
     def _write(
@@ -145,7 +150,7 @@ class Recorder:
     ) -> Decimal | None:
         cost = served.model.cost(usage)
         baseline = self.catalog.model(decided.baseline) if decided.baseline else None
-        self.ledger.record(
+        self._keep(
             Transaction(
                 request_id=request_id,
                 created=arrived,
@@ -166,9 +171,25 @@ class Recorder:
                 fallbacks=tuple(served.fallbacks),
                 error=None if error is None else f"{type(error).__name__}: {error}",
                 extra={} if cost is not None else {"price": "unknown"},
-            )
+            ),
+            decided,
         )
         return cost
+
+    def _keep(
+        self, done: Transaction, decided: Plan | None, calls: list[dict[str, Any]] | None = None
+    ) -> None:
+        """Into the ledger, and into the metrics (a few microseconds) when there are any."""
+        self.ledger.record(done)
+        if self.metrics is not None:
+            self.metrics.record(done, _chosen(decided), calls or ())
+
+
+def _chosen(decided: Plan | None) -> tuple[str, ...]:
+    """The router's first choice: the first stage's models for a cascade."""
+    if decided is None:
+        return ()
+    return decided.stages[0] if decided.stages else decided.order[:1]
 
 
 def _ms(started: float) -> float:

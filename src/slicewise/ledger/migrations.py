@@ -1,44 +1,46 @@
-"""Numbered, append-only schema migrations. Never edit one that has shipped; add the next."""
+"""Numbered, append-only schema migrations. Never edit one that has shipped; add the next.
+
+Applied versions are rows of ``ledger_migrations``. All pending steps run in one transaction
+under a lock (``BEGIN IMMEDIATE`` on SQLite, an advisory lock on PostgreSQL), so gateway
+workers starting together migrate once. A SQLite ledger from before this table (its
+``PRAGMA user_version`` was 1) already has migration 1's table, which is then only recorded.
+"""
 
 from __future__ import annotations
 
-import sqlite3
+import time
+from collections.abc import Callable
 
-MIGRATIONS: tuple[str, ...] = (
-    # 1: transactions
-    """
-    CREATE TABLE transactions (
-        request_id TEXT PRIMARY KEY,
-        created REAL NOT NULL,
-        endpoint TEXT NOT NULL,
-        route TEXT NOT NULL,
-        router TEXT NOT NULL,
-        requested TEXT NOT NULL,
-        model TEXT,
-        status INTEGER NOT NULL,
-        latency_ms REAL NOT NULL,
-        stream INTEGER NOT NULL,
-        input_tokens INTEGER,
-        output_tokens INTEGER,
-        cost_usd TEXT,
-        baseline_model TEXT,
-        baseline_cost_usd TEXT,
-        candidates TEXT NOT NULL,
-        fallbacks TEXT NOT NULL,
-        error TEXT,
-        tenant TEXT,
-        key_id TEXT,
-        extra TEXT NOT NULL
-    );
-    CREATE INDEX transactions_created ON transactions (created);
-    CREATE INDEX transactions_tenant_created ON transactions (tenant, created);
-    """,
-)
+from sqlalchemy import Connection, Engine, Index, MetaData, insert, select, text
+
+from slicewise.ledger.engine import IMMEDIATE
+from slicewise.ledger.schema import migrations, transactions_v1
+
+LOCK_KEY = 0x51_1CE_1ED
+"""PostgreSQL advisory lock held while migrating."""
 
 
-def migrate(db: sqlite3.Connection) -> int:
+def _v1_transactions(db: Connection) -> None:
+    table = transactions_v1(MetaData())
+    table.create(db, checkfirst=True)
+    Index("transactions_created", table.c.created).create(db, checkfirst=True)
+    Index("transactions_tenant_created", table.c.tenant, table.c.created).create(
+        db, checkfirst=True
+    )
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_transactions,)
+
+
+def migrate(engine: Engine) -> int:
     """Apply every migration the database lacks; returns the resulting version."""
-    version = int(db.execute("PRAGMA user_version").fetchone()[0])
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    with engine.connect().execution_options(**{IMMEDIATE: True}) as db, db.begin():
+        if db.dialect.name == "postgresql":
+            db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+        migrations.create(db, checkfirst=True)
+        applied = set(db.scalars(select(migrations.c.version)))
+        for number, step in enumerate(MIGRATIONS, start=1):
+            if number not in applied:
+                step(db)
+                db.execute(insert(migrations).values(version=number, applied=time.time()))
     return len(MIGRATIONS)

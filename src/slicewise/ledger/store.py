@@ -1,73 +1,58 @@
-"""SQLite ledger written by one background thread, so requests never wait on the disk.
+"""The ledger: journalled at once, written to the database by one background thread.
 
-``record`` puts a transaction on a queue and returns at once; the writer thread inserts what
-has queued up in one database transaction at a time (WAL mode). ``close`` drains the queue
-before it returns, so a clean shutdown loses nothing.
+``record`` appends the transaction to this process's journal (see ``ledger.journal``) and puts
+it on a queue, then returns: a few microseconds, no database on the request's path. The writer
+thread inserts what has queued up in one database transaction at a time, retires journal
+segments whose rows are all committed, and ``close`` drains the queue before it returns. At
+start, journal segments left by a killed process are replayed, so a crash loses nothing the
+clients were answered.
+
+A row that fails to commit (the database is down, or rejects it) is logged and stays in the
+journal until the next start replays it; retrying while running is not done yet.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
-import sqlite3
 import threading
-from collections.abc import Iterator
-from decimal import Decimal
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import orjson
+from sqlalchemy import Engine, Insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 
-from slicewise.errors import ConfigError
+from slicewise.ledger import journal
+from slicewise.ledger.engine import open_engine, sqlite_path
 from slicewise.ledger.migrations import migrate
 from slicewise.ledger.record import Transaction
+from slicewise.ledger.schema import transactions
 
 logger = logging.getLogger(__name__)
 
-COLUMNS = (
-    "request_id",
-    "created",
-    "endpoint",
-    "route",
-    "router",
-    "requested",
-    "model",
-    "status",
-    "latency_ms",
-    "stream",
-    "input_tokens",
-    "output_tokens",
-    "cost_usd",
-    "baseline_model",
-    "baseline_cost_usd",
-    "candidates",
-    "fallbacks",
-    "error",
-    "tenant",
-    "key_id",
-    "extra",
-)
-INSERT = (
-    f"INSERT OR REPLACE INTO transactions ({', '.join(COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(COLUMNS))})"
-)
-BATCH = 512
+BATCH = 1024
 _STOP = object()
 
 
-def sqlite_path(url: str) -> Path:
-    if not url.startswith("sqlite:///"):
-        raise ConfigError(f"ledger.url {url!r}: use sqlite:///PATH (PostgreSQL comes later)")
-    return Path(url.removeprefix("sqlite:///"))
+def default_journal(url: str) -> Path:
+    """Beside a SQLite file; for a server database, in the working directory."""
+    path = sqlite_path(url)
+    return Path("slicewise-ledger.journal") if path is None else Path(f"{path}.journal")
 
 
 class Ledger:
-    def __init__(self, url: str):
-        self.path = sqlite_path(url)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = self._connect()
-        migrate(db)
-        db.close()
+    def __init__(self, url: str, journal_dir: str | Path | None = None, fsync: bool = False):
+        self.engine: Engine = open_engine(url)
+        migrate(self.engine)
+        self._insert = _insert_ignoring_duplicates(self.engine)
+        directory = Path(journal_dir) if journal_dir else default_journal(url)
+        replay(self.engine, directory)
+        self._journal = journal.Journal(directory, fsync)
+        self._lock = threading.Lock()
+        self._failed = False
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(
             target=self._write_loop, name="slicewise-ledger", daemon=True
@@ -75,11 +60,14 @@ class Ledger:
         self._thread.start()
 
     def record(self, tx: Transaction) -> None:
-        """Queue ``tx`` for writing; never blocks on the disk."""
-        self._queue.put(tx)
+        """Journal ``tx`` and queue it for the database; never waits on the database."""
+        line = journal.encode(tx)
+        with self._lock:  # the journal's order is the queue's, so sealing a segment is exact
+            self._journal.append(line)
+            self._queue.put(tx)
 
     def flush(self, timeout: float = 10.0) -> None:
-        """Wait until everything recorded so far is on disk."""
+        """Wait until everything recorded so far is committed."""
         done = threading.Event()
         self._queue.put(done)
         done.wait(timeout)
@@ -87,112 +75,128 @@ class Ledger:
     def close(self) -> None:
         self._queue.put(_STOP)
         self._thread.join()
+        journal.retire(self._journal.current, committed=not self._failed)
+        self.engine.dispose()
 
     def transactions(self, limit: int = 100) -> list[dict[str, Any]]:
         """The newest transactions, newest first (for tests and reports)."""
         self.flush()
-        db = self._connect()
-        db.row_factory = sqlite3.Row
-        rows = db.execute(
-            "SELECT * FROM transactions ORDER BY created DESC LIMIT ?", (limit,)
-        ).fetchall()
-        db.close()
-        return [_decode(dict(row)) for row in rows]
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        return db
+        query = select(transactions).order_by(transactions.c.created.desc()).limit(limit)
+        with self.engine.connect() as db:
+            return [_decode(dict(row._mapping)) for row in db.execute(query)]
 
     def _write_loop(self) -> None:
-        db = self._connect()
-        try:
-            while True:
-                batch, waiters, stop = self._take()
-                if batch:
-                    self._write(db, batch)
-                for waiter in waiters:
-                    waiter.set()
-                if stop:
-                    return
-        finally:
-            db.close()
+        while True:
+            batch, done, stop = self._take()
+            if batch:
+                self._failed |= not write(self.engine, self._insert, batch)
+            for item in done:
+                if isinstance(item, journal.Segment):
+                    # a failure is sticky: rows of a later segment may share its batch
+                    journal.retire(item, committed=not self._failed)
+                else:
+                    item.set()
+            if stop:
+                return
+            if self._journal.size >= journal.SEGMENT_BYTES:
+                self._seal()
 
-    def _take(self) -> tuple[list[Transaction], list[threading.Event], bool]:
-        """What has queued up: transactions, flush waiters, and whether to stop."""
+    def _seal(self) -> None:
+        with self._lock:
+            self._queue.put(self._journal.rotate())
+
+    def _take(self) -> tuple[list[Transaction], list[Any], bool]:
+        """What has queued up: transactions, then what waits on them (flushes, sealed
+        segments), and whether to stop."""
         batch: list[Transaction] = []
-        waiters: list[threading.Event] = []
+        done: list[Any] = []
         item = self._queue.get()
         while True:
             if item is _STOP:
-                return batch, waiters, True
-            if isinstance(item, threading.Event):
-                waiters.append(item)
-            else:
-                batch.append(item)
+                return batch, done, True
+            (batch if isinstance(item, Transaction) else done).append(item)
             if len(batch) >= BATCH or self._queue.empty():
-                return batch, waiters, False
+                return batch, done, False
             item = self._queue.get()
 
-    def _write(self, db: sqlite3.Connection, batch: list[Transaction]) -> None:
-        try:
-            db.execute("BEGIN")
-            db.executemany(INSERT, [_row(tx) for tx in batch])
-            db.execute("COMMIT")
-        except sqlite3.Error:
-            # The process edge of the writer thread: log and keep the thread alive; the
-            # rows are retried one by one so a single bad row cannot drop the batch.
-            logger.exception("ledger write of %d rows failed; retrying one by one", len(batch))
-            db.execute("ROLLBACK")
-            for tx in batch:
-                self._write_one(db, tx)
 
-    def _write_one(self, db: sqlite3.Connection, tx: Transaction) -> None:
-        try:
-            db.execute(INSERT, _row(tx))
-        except sqlite3.Error:
-            logger.exception("ledger row %s could not be written", tx.request_id)
+def replay(engine: Engine, directory: Path) -> int:
+    """Commit what crashed processes journalled and the database lacks; returns rows read."""
+    insert = _insert_ignoring_duplicates(engine)
+    count = 0
+    for segment in journal.orphans(directory):
+        found = journal.read(segment)
+        chunks = [found[i : i + BATCH] for i in range(0, len(found), BATCH)]
+        results = [write(engine, insert, chunk) for chunk in chunks]  # every chunk, no short cut
+        committed = all(results)
+        journal.retire(segment, committed)
+        count += len(found)
+    if count:
+        logger.info("ledger: replayed %d journalled transactions from %s", count, directory)
+    return count
 
 
-def _row(tx: Transaction) -> tuple[Any, ...]:
-    return (
-        tx.request_id,
-        tx.created,
-        tx.endpoint,
-        tx.route,
-        tx.router,
-        tx.requested,
-        tx.model,
-        tx.status,
-        tx.latency_ms,
-        int(tx.stream),
-        tx.input_tokens,
-        tx.output_tokens,
-        _money(tx.cost_usd),
-        tx.baseline_model,
-        _money(tx.baseline_cost_usd),
-        orjson.dumps(tx.candidates).decode(),
-        orjson.dumps(tx.fallbacks).decode(),
-        tx.error,
-        tx.tenant,
-        tx.key_id,
-        orjson.dumps(tx.extra).decode(),
-    )
+def write(engine: Engine, insert: Insert, batch: list[Transaction]) -> bool:
+    """Insert ``batch`` (rows already present are kept); False if any row failed."""
+    try:
+        with engine.begin() as db:
+            db.execute(insert, [row(tx) for tx in batch])
+        return True
+    except SQLAlchemyError:
+        # the writer thread's edge: log and carry on; one bad row must not drop the batch
+        logger.exception("ledger write of %d rows failed; retrying one by one", len(batch))
+    results = [_write_one(engine, insert, tx) for tx in batch]  # every row, no short cut
+    return all(results)
 
 
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else format(value, "f")
+def _write_one(engine: Engine, insert: Insert, tx: Transaction) -> bool:
+    try:
+        with engine.begin() as db:
+            db.execute(insert, [row(tx)])
+        return True
+    except SQLAlchemyError:
+        logger.exception("ledger row %s could not be written", tx.request_id)
+        return False
 
 
-def _decode(row: dict[str, Any]) -> dict[str, Any]:
+def _insert_ignoring_duplicates(engine: Engine) -> Insert:
+    if engine.dialect.name == "sqlite":
+        return sqlite.insert(transactions).on_conflict_do_nothing(index_elements=["request_id"])
+    return postgresql.insert(transactions).on_conflict_do_nothing(index_elements=["request_id"])
+
+
+def row(tx: Transaction) -> dict[str, Any]:
+    return {
+        "request_id": tx.request_id,
+        "created": tx.created,
+        "endpoint": tx.endpoint,
+        "route": tx.route,
+        "router": tx.router,
+        "requested": tx.requested,
+        "model": tx.model,
+        "status": tx.status,
+        "latency_ms": tx.latency_ms,
+        "stream": tx.stream,
+        "input_tokens": tx.input_tokens,
+        "output_tokens": tx.output_tokens,
+        "cost_usd": tx.cost_usd,
+        "baseline_model": tx.baseline_model,
+        "baseline_cost_usd": tx.baseline_cost_usd,
+        "candidates": _json(tx.candidates),
+        "fallbacks": _json(tx.fallbacks),
+        "error": tx.error,
+        "tenant": tx.tenant,
+        "key_id": tx.key_id,
+        "extra": _json(tx.extra),
+    }
+
+
+def _json(value: Iterable[Any] | dict[str, Any]) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _decode(found: dict[str, Any]) -> dict[str, Any]:
     for key in ("candidates", "fallbacks", "extra"):
-        row[key] = orjson.loads(row[key])
-    for key in ("cost_usd", "baseline_cost_usd"):
-        row[key] = None if row[key] is None else Decimal(row[key])
-    row["stream"] = bool(row["stream"])
-    return row
-
-
-def iter_rows(ledger: Ledger) -> Iterator[dict[str, Any]]:
-    yield from ledger.transactions(limit=1_000_000)
+        found[key] = orjson.loads(found[key])
+    found["stream"] = bool(found["stream"])
+    return found

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx2
+import aiohttp
 
 from slicewise.chat import ChatRequest, ChatResponse, StreamEvent
 from slicewise.providers.base import Provider
@@ -29,7 +29,7 @@ class Anthropic(Provider):
         api_key: str | None = None,
         key_env: str | None = None,
         version: str = "2023-06-01",
-        client: httpx2.AsyncClient | None = None,
+        client: aiohttp.ClientSession | None = None,
     ) -> None:
         self.name = name
         self._base = base_url.rstrip("/")

@@ -27,13 +27,15 @@ import email.utils
 import logging
 import math
 import os
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx2
+import aiohttp
 import orjson
+from aiohttp.http_exceptions import ContentEncodingError
 
 from slicewise.chat import ChatResponse, StreamEnd, StreamEvent, Usage
 from slicewise.errors import (
@@ -48,8 +50,14 @@ from slicewise.wire.sse import ServerEvent, SSEDecoder
 
 logger = logging.getLogger(__name__)
 
-LIMITS = httpx2.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=90.0)
-MODELS_TIMEOUT = 10.0
+CONNECTIONS = 512
+"""Open connections per provider, in use or idle; a call beyond them waits for one."""
+KEEPALIVE_SECONDS = 90.0
+DNS_CACHE_SECONDS = 300
+CLEANUP_CLOSED = sys.version_info < (3, 12, 8) or (3, 13, 0) <= sys.version_info < (3, 13, 1)
+"""Whether aiohttp should abort TLS connections whose peer never ends the shutdown: these
+Pythons leak them otherwise; later ones do not, and aiohttp warns when asked there."""
+MODELS_TIMEOUT = aiohttp.ClientTimeout(total=10.0)
 DRAIN_SECONDS = 0.5
 """How long the rest of a stream's body may take after its last event."""
 MESSAGE_LIMIT = 500
@@ -61,9 +69,21 @@ Feed = Callable[[str, bytes], list[StreamEvent]]
 """A wire stream reader: an event's name and data in, our stream events out."""
 
 
-def new_client() -> httpx2.AsyncClient:
-    """A client for one provider: pooled HTTP/1.1 keep-alive connections, no redirects."""
-    return httpx2.AsyncClient(limits=LIMITS, http1=True, http2=False, follow_redirects=False)
+def new_client() -> aiohttp.ClientSession:
+    """A session for one provider, in the running loop: pooled keep-alive connections, no
+    cookies, no timeouts of its own (each call sets its own)."""
+    connector = aiohttp.TCPConnector(
+        limit=CONNECTIONS,
+        keepalive_timeout=KEEPALIVE_SECONDS,
+        ttl_dns_cache=DNS_CACHE_SECONDS,
+        enable_cleanup_closed=CLEANUP_CLOSED,
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        cookie_jar=aiohttp.DummyCookieJar(),
+        timeout=aiohttp.ClientTimeout(),
+        raise_for_status=False,
+    )
 
 
 def resolve_key(api_key: str | None, key_env: str | None) -> str | None:
@@ -74,7 +94,11 @@ def resolve_key(api_key: str | None, key_env: str | None) -> str | None:
 
 
 class Upstream:
-    """One provider's HTTP calls. ``headers`` carry its credentials; ``secret`` is scrubbed."""
+    """One provider's HTTP calls. ``headers`` carry its credentials; ``secret`` is scrubbed.
+
+    Without a ``client``, the first call makes a session (see ``new_client``) and ``aclose``
+    closes it; a given ``client`` is left open.
+    """
 
     def __init__(
         self,
@@ -82,14 +106,21 @@ class Upstream:
         headers: Mapping[str, str],
         secret: str | None,
         key_env: str | None,
-        client: httpx2.AsyncClient | None = None,
+        client: aiohttp.ClientSession | None = None,
     ) -> None:
         self.provider = provider
         self._headers = {"content-type": "application/json", **headers}
         self._secret = secret
         self._key_env = key_env
-        self._client = client or new_client()
+        self._client = client
         self._owns_client = client is None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The provider's session, made at the first call."""
+        if self._client is None:
+            self._client = new_client()
+        return self._client
 
     async def complete(
         self, url: str, body: Body, model: str, timeout: float, parse: Parse
@@ -98,18 +129,15 @@ class Upstream:
         call = _CallLog(self.provider, model)
         try:
             async with asyncio.timeout(timeout):
-                response = await self._client.post(
-                    url, content=orjson.dumps(body), headers=self._headers, timeout=timeout
-                )
-            call.status = response.status_code
-            if response.status_code >= 300:
-                raise self.status_error(response.status_code, response.headers, response.content)
-            result = parse(shape.load_object(response.content, self.provider, "response body"))
+                content, headers = await self._post(url, orjson.dumps(body), call)
+            if call.status >= 300:
+                raise self.status_error(call.status, headers, content)
+            result = parse(shape.load_object(content, self.provider, "response body"))
             call.usage = result.usage
             return result
-        except (TimeoutError, httpx2.TimeoutException) as exc:
+        except TimeoutError as exc:
             raise call.failed(UpstreamTimeout(self.provider, f"no answer in {timeout:g}s")) from exc
-        except (httpx2.HTTPError, httpx2.InvalidURL) as exc:
+        except aiohttp.ClientError as exc:
             raise call.failed(self._transport_error(exc, url)) from exc
         except UpstreamError as exc:
             call.failed(exc)
@@ -120,23 +148,33 @@ class Upstream:
         finally:
             call.log()
 
+    async def _post(
+        self, url: str, content: bytes, call: _CallLog
+    ) -> tuple[bytes, Mapping[str, str]]:
+        async with self.session.post(
+            url, data=content, headers=self._headers, allow_redirects=False
+        ) as response:
+            call.status = response.status
+            return await response.read(), response.headers
+
     async def stream(
         self, url: str, body: Callable[[], Body], model: str, timeout: float, feed: Feed
     ) -> AsyncIterator[StreamEvent]:
         """POST ``body()`` and yield what ``feed`` makes of each server-sent event.
 
         Nothing runs before the first ``__anext__``, so every failure before the first event
-        raises from it. ``timeout`` bounds each wait for the upstream. The terminal event is
-        yielded once the response is done with, so its connection is already back in the pool
-        when the caller stops there.
+        raises from it. ``timeout`` bounds each wait for the upstream (connecting, the answer's
+        head, each read of its body). The terminal event is yielded once the response is done
+        with, so its connection is already back in the pool when the caller stops there.
         """
         content = orjson.dumps(body())
         call = _CallLog(self.provider, model)
+        waits = aiohttp.ClientTimeout(connect=timeout, sock_read=timeout)
         try:
-            async with self._client.stream(
-                "POST", url, content=content, headers=self._headers, timeout=timeout
+            async with self.session.post(
+                url, data=content, headers=self._headers, timeout=waits, allow_redirects=False
             ) as response:
-                call.status = response.status_code
+                call.status = response.status
                 await self._check_stream(response)
                 async for ev in _until_end(response, feed, call):
                     yield ev
@@ -146,7 +184,7 @@ class Upstream:
             call.usage = call.end.usage
             call.log()
             yield call.end
-        except (httpx2.HTTPError, httpx2.InvalidURL) as exc:
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise call.failed(self._stream_error(exc, call.events, url, timeout)) from exc
         except UpstreamError as exc:
             call.failed(exc)
@@ -160,15 +198,20 @@ class Upstream:
     async def list_ids(self, url: str, params: Mapping[str, str] | None = None) -> list[str]:
         """The ``id`` of each entry of ``data`` in the JSON at ``url``; ``[]`` on any failure."""
         try:
-            response = await self._client.get(
-                url, headers=self._headers, params=params, timeout=MODELS_TIMEOUT
-            )
-            if response.status_code >= 300:
-                raise self.status_error(response.status_code, response.headers, response.content)
-            listing = shape.load_object(response.content, self.provider, "model list")
+            async with self.session.get(
+                url,
+                headers=self._headers,
+                params=params,
+                timeout=MODELS_TIMEOUT,
+                allow_redirects=False,
+            ) as response:
+                content = await response.read()
+            if response.status >= 300:
+                raise self.status_error(response.status, response.headers, content)
+            listing = shape.load_object(content, self.provider, "model list")
             entries = shape.array(listing.get("data"), self.provider, "data")
             return [self._entry_id(entry) for entry in entries]
-        except (httpx2.HTTPError, httpx2.InvalidURL, UpstreamError) as exc:
+        except (aiohttp.ClientError, TimeoutError, UpstreamError) as exc:
             logger.debug("provider=%s listing models failed: %s", self.provider, exc)
             return []
 
@@ -176,24 +219,22 @@ class Upstream:
         return shape.text(shape.obj(entry, self.provider, "data[]").get("id"), self.provider, "id")
 
     async def aclose(self) -> None:
-        """Close the client, if this provider made it."""
-        if self._owns_client:
-            await self._client.aclose()
+        """Close the session, if this provider made it."""
+        if self._owns_client and self._client is not None:
+            await self._client.close()
 
-    def status_error(self, status: int, headers: httpx2.Headers, body: bytes) -> UpstreamStatus:
+    def status_error(self, status: int, headers: Mapping[str, str], body: bytes) -> UpstreamStatus:
         """The error for an HTTP error status, with the upstream's own message."""
         message = self._redact(error_message(body))
         if status in (401, 403):
             message = f"{message}; {self._key_hint()}"
         return UpstreamStatus(self.provider, status, message, retry_after(headers))
 
-    async def _check_stream(self, response: httpx2.Response) -> None:
-        if response.status_code >= 300:
-            await response.aread()
-            raise self.status_error(response.status_code, response.headers, response.content)
+    async def _check_stream(self, response: aiohttp.ClientResponse) -> None:
+        if response.status >= 300:
+            raise self.status_error(response.status, response.headers, await response.read())
         if response.headers.get("content-type", "").startswith("application/json"):
-            await response.aread()
-            body = shape.snippet(response.content)
+            body = shape.snippet(await response.read())
             raise UpstreamProtocol(
                 self.provider, f"answered a stream with JSON, not events: {body}"
             )
@@ -201,7 +242,7 @@ class Upstream:
     def _stream_error(self, exc: Exception, events: int, url: str, timeout: float) -> UpstreamError:
         """A transport failure during a stream, before or after ``events`` events."""
         after = f" after {events} events" if events else ""
-        if isinstance(exc, httpx2.TimeoutException):
+        if isinstance(exc, TimeoutError):
             return UpstreamTimeout(self.provider, f"no data for {timeout:g}s{after}")
         if not events:
             return self._transport_error(exc, url)
@@ -209,8 +250,9 @@ class Upstream:
 
     def _transport_error(self, exc: Exception, url: str) -> UpstreamError:
         where = url.split("?", 1)[0]
-        if isinstance(exc, httpx2.DecodingError):
-            return UpstreamProtocol(self.provider, f"answer could not be decoded: {exc}")
+        cause = exc.__cause__
+        if isinstance(cause, ContentEncodingError):
+            return UpstreamProtocol(self.provider, f"answer could not be decoded: {cause.message}")
         return UpstreamConnection(self.provider, f"cannot reach {where}: {_describe(exc)}")
 
     def _key_hint(self) -> str:
@@ -225,7 +267,7 @@ class Upstream:
 
 
 async def _until_end(
-    response: httpx2.Response, feed: Feed, call: _CallLog
+    response: aiohttp.ClientResponse, feed: Feed, call: _CallLog
 ) -> AsyncIterator[StreamEvent]:
     """The events before the terminal one, which is kept as ``call.end``; then the rest of
     the body is read, so the connection can serve another call."""
@@ -242,15 +284,15 @@ async def _until_end(
 
 async def _drain(events: AsyncIterator[ServerEvent]) -> None:
     # a server that keeps the body open after its last event loses the connection instead
-    with contextlib.suppress(TimeoutError, httpx2.HTTPError):
+    with contextlib.suppress(TimeoutError, aiohttp.ClientError):
         async with asyncio.timeout(DRAIN_SECONDS):
             async for _ in events:
                 pass
 
 
-async def _server_events(response: httpx2.Response) -> AsyncIterator[ServerEvent]:
+async def _server_events(response: aiohttp.ClientResponse) -> AsyncIterator[ServerEvent]:
     decoder = SSEDecoder()
-    async for chunk in response.aiter_bytes():
+    async for chunk in response.content.iter_any():
         for item in decoder.feed(chunk):
             yield item
     for item in decoder.close():
@@ -323,7 +365,8 @@ class _CallLog:
         self.provider = provider
         self.model = model
         self.started = time.perf_counter()
-        self.status: int | str = "-"
+        self.status = 0
+        """The HTTP status; 0 until the answer's head has come."""
         self.usage: Usage | None = None
         self.error: str | None = None
         self.events = 0
@@ -347,7 +390,7 @@ class _CallLog:
             "input_tokens=%s output_tokens=%s%s",
             self.provider,
             self.model,
-            self.status,
+            self.status or "-",
             latency,
             *tokens,
             f" error={self.error}" if self.error else "",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-import httpx2
+import aiohttp
 
 from slicewise.chat import ChatRequest, ChatResponse, StreamEvent
 from slicewise.providers.base import Provider
@@ -35,7 +35,7 @@ class OpenAICompatible(Provider):
         api_key: str | None = None,
         key_env: str | None = None,
         headers: Mapping[str, str] | None = None,
-        client: httpx2.AsyncClient | None = None,
+        client: aiohttp.ClientSession | None = None,
         *,
         token_field: TokenField = "max_tokens",
     ) -> None:

@@ -1,0 +1,87 @@
+"""The ledger's tables as SQLAlchemy Core sees them now (the migrations build them).
+
+Money is exact: a ``Decimal`` in Python; ``NUMERIC(20, 12)`` on PostgreSQL (to a pico-dollar,
+up to 10^8 USD a row); decimal text on SQLite, whose NUMERIC would round it through a float.
+Reports sum SQLite's text exactly by turning each row into integer pico-dollars in SQL (see
+``ledger.report``). An unknown cost is NULL, never zero.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Dialect,
+    Float,
+    Integer,
+    MetaData,
+    Numeric,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+MONEY_SCALE = 12
+
+
+class Money(TypeDecorator[Decimal]):
+    """USD as exact ``Decimal``: NUMERIC(20, 12) on PostgreSQL, decimal text on SQLite."""
+
+    impl = Numeric(20, MONEY_SCALE, asdecimal=True)  # its operators: sums, differences
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(Text())
+        return dialect.type_descriptor(Numeric(20, MONEY_SCALE, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None or dialect.name != "sqlite":
+            return value
+        return format(value, "f")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+
+def transactions_v1(metadata: MetaData) -> Table:
+    """The transactions table as migration 1 creates it: frozen, never edit. A later migration
+    that changes the table adds its own definition, and ``transactions`` below follows it."""
+    return Table(
+        "transactions",
+        metadata,
+        Column("request_id", Text, primary_key=True),
+        Column("created", Float(53), nullable=False),  # Unix time the request arrived
+        Column("endpoint", Text, nullable=False),
+        Column("route", Text, nullable=False),
+        Column("router", Text, nullable=False),
+        Column("requested", Text, nullable=False),
+        Column("model", Text),
+        Column("status", Integer, nullable=False),
+        Column("latency_ms", Float(53), nullable=False),
+        Column("stream", Boolean(create_constraint=False), nullable=False),
+        Column("input_tokens", Integer),
+        Column("output_tokens", Integer),
+        Column("cost_usd", Money),
+        Column("baseline_model", Text),
+        Column("baseline_cost_usd", Money),
+        Column("candidates", Text, nullable=False),  # JSON
+        Column("fallbacks", Text, nullable=False),  # JSON
+        Column("error", Text),
+        Column("tenant", Text),
+        Column("key_id", Text),
+        Column("extra", Text, nullable=False),  # JSON
+    )
+
+
+metadata = MetaData()
+transactions = transactions_v1(metadata)
+migrations = Table(
+    "ledger_migrations",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("applied", Float(53), nullable=False),
+)
