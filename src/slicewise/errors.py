@@ -8,7 +8,9 @@ broadly or narrowly::
     ├── ConfigError            a command-line option or configuration value is wrong
     ├── ArtifactError          a saved router cannot be read: corrupt, foreign or too new
     ├── RoutingError           no model can serve a request (none eligible, none meets a ceiling)
-    ├── RequestError           a client's request is wrong (field, what is allowed); 400/404/413
+    ├── RequestError           a client's request is wrong (field, what is allowed); 400/404/413,
+    │   │                      or its key is missing, invalid or not allowed it (401/403)
+    │   └── OverLimit          a budget or rate limit refuses it for now (429, ``retry_after``)
     └── UpstreamError          a provider failed the call
         ├── UpstreamStatus     it answered with an error status (429, 5xx, 401, ...)
         ├── UpstreamTimeout    it did not answer within the attempt's timeout
@@ -67,6 +69,14 @@ class RequestError(SlicewiseError):
         self.status = status
         self.code = code
         super().__init__(message)
+
+
+class OverLimit(RequestError):
+    """A budget or a rate limit refuses the request; ``retry_after`` is seconds to its reset."""
+
+    def __init__(self, message: str, retry_after: float):
+        self.retry_after = retry_after
+        super().__init__(message, status=429, code="over_limit")
 
 
 class UpstreamError(SlicewiseError):

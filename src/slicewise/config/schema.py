@@ -93,12 +93,46 @@ class LedgerConfig(_Strict):
     fsync: bool = Field(False, description="sync each journal line to disk before answering")
 
 
+class AuthConfig(_Strict):
+    required: bool = Field(
+        False, description="chat and route endpoints need an API key made by slicewise keys"
+    )
+    cache_seconds: float = Field(
+        10.0, ge=0, description="how long a key lookup is reused (a revocation waits this long)"
+    )
+
+
+class BudgetsConfig(_Strict):
+    default_max_output_tokens: int = Field(
+        4096, gt=0, description="output tokens reserved when neither request nor model says"
+    )
+
+
+class RedisConfig(_Strict):
+    url: str | None = Field(
+        None,
+        description="redis://HOST:PORT/DB to share budget and rate counters between "
+        "gateway instances; none keeps them in the process",
+    )
+    prefix: str = Field("slicewise", description="prefix of every counter's Redis key")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+
 class Config(_Strict):
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
     models: tuple[ModelConfig, ...] = ()
     routes: dict[str, RouteConfig] = Field(default_factory=lambda: {"auto": RouteConfig()})
     server: ServerConfig = Field(default_factory=ServerConfig)
     ledger: LedgerConfig = Field(default_factory=LedgerConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)
+    redis: RedisConfig = Field(default_factory=RedisConfig)
 
     @model_validator(mode="after")
     def _references(self) -> Config:

@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -27,9 +27,11 @@ from starlette.routing import Route
 from slicewise.chat import ChatRequest, StreamEnd, TextDelta
 from slicewise.config import Config
 from slicewise.errors import RequestError, SlicewiseError
+from slicewise.gateway import admin
 from slicewise.gateway import cascade as cascades
 from slicewise.gateway import catalog as catalogs
 from slicewise.gateway import errors as error_table
+from slicewise.gateway.admission import Guard, open_guard
 from slicewise.gateway.breaker import Breakers
 from slicewise.gateway.dispatch import Dispatcher, Exhausted, Served
 from slicewise.gateway.metrics import Metrics
@@ -38,6 +40,7 @@ from slicewise.gateway.protocols import ANTHROPIC, OPENAI, Protocol
 from slicewise.gateway.record import Recorder
 from slicewise.gateway.retry import RetryPolicy
 from slicewise.ledger import Ledger
+from slicewise.tenancy.budget import Ticket
 
 logger = logging.getLogger(__name__)
 JSON = "application/json"
@@ -52,6 +55,10 @@ class Gateway:
     breakers: Breakers
     metrics: Metrics
     started: float = field(default_factory=time.time)
+    guard: Guard | None = None
+    """Keys, budgets and rate limits; ``None`` when ``auth.required`` is off."""
+    ticket: Ticket | None = None
+    """Set on a request's own view of the gateway (see ``_identified``)."""
 
     def ready(self, model: str) -> bool:
         """Whether ``model``'s breaker would let a call through (a peek; takes no probe)."""
@@ -72,6 +79,8 @@ def create_app(config: Config, env: dict[str, str] | None = None) -> Starlette:
                 yield
         finally:
             await gateway.catalog.aclose()
+            if gateway.guard is not None:
+                await gateway.guard.aclose()
             gateway.recorder.ledger.close()
 
     def gw() -> Gateway:
@@ -112,7 +121,8 @@ def create_app(config: Config, env: dict[str, str] | None = None) -> Starlette:
             404,
             f"no endpoint {request.method} {request.url.path}; "
             "slicewise serves POST /v1/chat/completions, POST /v1/messages, "
-            "GET /v1/models, POST /v1/route, GET /healthz, GET /readyz, GET /metrics",
+            "GET /v1/models, POST /v1/route, GET /healthz, GET /readyz, GET /metrics, "
+            "GET /admin/report, GET /dashboard",
         )
 
     async def not_allowed(request: Request, exc: Exception) -> Response:
@@ -134,6 +144,7 @@ def create_app(config: Config, env: dict[str, str] | None = None) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            *admin.routes(lambda: gw().recorder.ledger, env),
         ],
         lifespan=lifespan,
     )
@@ -179,7 +190,8 @@ async def _open(config: Config, env: dict[str, str] | None) -> Gateway:
     logger.info(
         "slicewise gateway: %d models, routes %s", len(catalog.models), ", ".join(catalog.routes)
     )
-    return Gateway(config, catalog, dispatcher, recorder, breakers, metrics)
+    guard = await open_guard(config, recorder.ledger)
+    return Gateway(config, catalog, dispatcher, recorder, breakers, metrics, guard=guard)
 
 
 def new_id() -> str:
@@ -190,9 +202,11 @@ async def chat(gw: Gateway, http: Request, protocol: Protocol) -> Response:
     request_id, started = new_id(), time.monotonic()
     arrived = time.time()
     try:
+        gw = await _identified(gw, http)
         request = protocol.parse(await _body(http, gw.config.server.max_body_bytes))
         _limits(request, gw)
         decided = plan(gw.catalog, request, gw.ready)
+        await _admitted(gw, request, decided)
     except SlicewiseError as exc:
         gw.recorder.failed(request_id, arrived, started, protocol, None, None, exc)
         return error_response(protocol, exc, request_id)
@@ -359,8 +373,11 @@ async def _cascaded(
 
 async def dry_run(gw: Gateway, http: Request) -> Response:
     try:
+        gw = await _identified(gw, http)
         request = OPENAI.parse(await _body(http, gw.config.server.max_body_bytes))
         decided = plan(gw.catalog, request, gw.ready)
+        if gw.guard is not None and gw.ticket is not None:  # a plan costs nothing: no budget
+            gw.guard.authorize(gw.ticket.principal, request, decided)
     except SlicewiseError as exc:
         return error_response(OPENAI, exc, new_id())
     body = {
@@ -374,6 +391,22 @@ async def dry_run(gw: Gateway, http: Request) -> Response:
         "baseline": decided.baseline,
     }
     return Response(orjson.dumps(body), media_type=JSON)
+
+
+async def _identified(gw: Gateway, http: Request) -> Gateway:
+    """This request's view of the gateway: with ``auth.required``, its key's ticket, and a
+    recorder whose rows carry the key's tenant and settle its budget; 401 without a live key."""
+    if gw.guard is None:
+        return gw
+    ticket = await gw.guard.identify(http.headers)
+    return replace(gw, recorder=gw.recorder.on_ticket(ticket), ticket=ticket)
+
+
+async def _admitted(gw: Gateway, request: ChatRequest, decided: Plan) -> None:
+    """403 unless the key may use what the request names; 429 unless its budgets and rate
+    limits have room (the request's most possible cost is then reserved)."""
+    if gw.guard is not None and gw.ticket is not None:
+        await gw.guard.admit(gw.ticket, request, decided, gw.catalog)
 
 
 async def _body(http: Request, limit: int) -> bytes:

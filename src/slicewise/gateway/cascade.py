@@ -79,7 +79,7 @@ async def run(
     router = route.router
     assert isinstance(router, CascadeRouter) and decided.cascade is not None
     text = prompt_text(tuple((m.role, m.content or "") for m in request.messages))
-    inverse = {g: r for r, g in route.names.items()}
+    inverse = route.router_names
     quiet = replace(request, stream=False)
     calls, replies = Calls(), {}
     last_error: UpstreamError | None = None

@@ -16,13 +16,26 @@ from slicewise.gateway.metrics import Metrics
 from slicewise.gateway.plan import Plan
 from slicewise.gateway.protocols import Protocol
 from slicewise.ledger import Ledger, Transaction
+from slicewise.tenancy.budget import Ticket
 
 
 class Recorder:
-    def __init__(self, ledger: Ledger, catalog: Catalog, metrics: Metrics | None = None):
+    def __init__(
+        self,
+        ledger: Ledger,
+        catalog: Catalog,
+        metrics: Metrics | None = None,
+        ticket: Ticket | None = None,
+    ):
         self.ledger = ledger
         self.catalog = catalog
         self.metrics = metrics
+        self.ticket = ticket
+
+    def on_ticket(self, ticket: Ticket) -> Recorder:
+        """This recorder for one request: its rows carry the ticket's tenant and key, and
+        recording one settles the ticket's budget reservation."""
+        return Recorder(self.ledger, self.catalog, self.metrics, ticket)
 
     def served(
         self,
@@ -180,6 +193,8 @@ class Recorder:
         self, done: Transaction, decided: Plan | None, calls: list[dict[str, Any]] | None = None
     ) -> None:
         """Into the ledger, and into the metrics (a few microseconds) when there are any."""
+        if self.ticket is not None:
+            done = self.ticket.close(done)
         self.ledger.record(done)
         if self.metrics is not None:
             self.metrics.record(done, _chosen(decided), calls or ())

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from sqlalchemy import Connection, Engine, Index, MetaData, insert, select, text
 
 from slicewise.ledger.engine import IMMEDIATE
-from slicewise.ledger.schema import migrations, transactions_v1
+from slicewise.ledger.schema import api_keys_v2, migrations, tenants_v2, transactions_v1
 
 LOCK_KEY = 0x51_1CE_1ED
 """PostgreSQL advisory lock held while migrating."""
@@ -29,7 +29,15 @@ def _v1_transactions(db: Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_transactions,)
+def _v2_tenants_and_keys(db: Connection) -> None:
+    metadata = MetaData()
+    tenants_v2(metadata).create(db, checkfirst=True)
+    api_keys_v2(metadata).create(db, checkfirst=True)
+    table = transactions_v1(MetaData())  # a key's spend in a period is read at start
+    Index("transactions_key_created", table.c.key_id, table.c.created).create(db, checkfirst=True)
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_transactions, _v2_tenants_and_keys)
 
 
 def migrate(engine: Engine) -> int:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Column,
     Dialect,
     Float,
+    ForeignKey,
     Integer,
     MetaData,
     Numeric,
@@ -77,8 +78,46 @@ def transactions_v1(metadata: MetaData) -> Table:
     )
 
 
+def tenants_v2(metadata: MetaData) -> Table:
+    """Tenants as migration 2 creates them: frozen, never edit. A limit left NULL is none."""
+    return Table(
+        "tenants",
+        metadata,
+        Column("name", Text, primary_key=True),
+        Column("created", Float(53), nullable=False),
+        Column("daily_usd", Money),
+        Column("monthly_usd", Money),
+        Column("rpm", Integer),  # each key's requests per minute, unless the key sets its own
+        Column("tpm", Integer),  # each key's tokens per minute, likewise
+    )
+
+
+def api_keys_v2(metadata: MetaData) -> Table:
+    """API keys as migration 2 creates them: frozen, never edit. Only the secret's SHA-256
+    is kept, and its first characters for people to recognise it."""
+    return Table(
+        "api_keys",
+        metadata,
+        Column("id", Text, primary_key=True),
+        Column("tenant", Text, ForeignKey("tenants.name"), nullable=False),
+        Column("name", Text, nullable=False),
+        Column("prefix", Text, nullable=False),
+        Column("hash", Text, nullable=False, unique=True),
+        Column("created", Float(53), nullable=False),
+        Column("revoked", Float(53)),  # Unix time of revocation; NULL while the key is live
+        Column("routes", Text, nullable=False),  # JSON list; empty allows every route
+        Column("models", Text, nullable=False),  # JSON list; empty allows every model
+        Column("daily_usd", Money),
+        Column("monthly_usd", Money),
+        Column("rpm", Integer),
+        Column("tpm", Integer),
+    )
+
+
 metadata = MetaData()
 transactions = transactions_v1(metadata)
+tenants = tenants_v2(metadata)
+api_keys = api_keys_v2(metadata)
 migrations = Table(
     "ledger_migrations",
     metadata,

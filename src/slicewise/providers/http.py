@@ -51,7 +51,8 @@ from slicewise.wire.sse import ServerEvent, SSEDecoder
 logger = logging.getLogger(__name__)
 
 CONNECTIONS = 512
-"""Open connections per provider, in use or idle; a call beyond them waits for one."""
+"""Open connections per provider, in use or idle; a call beyond them waits for one. Idle ones
+close after ``KEEPALIVE_SECONDS`` (aiohttp has no separate cap on idle connections)."""
 KEEPALIVE_SECONDS = 90.0
 DNS_CACHE_SECONDS = 300
 CLEANUP_CLOSED = sys.version_info < (3, 12, 8) or (3, 13, 0) <= sys.version_info < (3, 13, 1)
