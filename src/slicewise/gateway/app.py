@@ -222,14 +222,8 @@ async def chat(gw: Gateway, http: Request, protocol: Protocol) -> Response:
     call = asyncio.ensure_future(gw.dispatcher.complete(request, decided, deadline))
     try:
         response, served = await _unless_disconnected(http, call)
-    except Exhausted as exc:
-        gw.recorder.failed(
-            request_id, arrived, started, protocol, request, decided, exc.last, exc.attempts
-        )
-        return error_response(protocol, exc.last, request_id, decided)
-    except RequestError as exc:
-        gw.recorder.failed(request_id, arrived, started, protocol, request, decided, exc)
-        return error_response(protocol, exc, request_id, decided)
+    except (Exhausted, RequestError) as exc:
+        return _refused(gw, protocol, request, decided, request_id, started, arrived, exc)
     except asyncio.CancelledError:
         gw.recorder.failed(
             request_id,
@@ -267,14 +261,8 @@ async def _stream(
         first, events, served = await _unless_disconnected(
             http, asyncio.ensure_future(gw.dispatcher.stream(request, decided, deadline))
         )
-    except Exhausted as exc:
-        gw.recorder.failed(
-            request_id, arrived, started, protocol, request, decided, exc.last, exc.attempts
-        )
-        return error_response(protocol, exc.last, request_id, decided)
-    except RequestError as exc:
-        gw.recorder.failed(request_id, arrived, started, protocol, request, decided, exc)
-        return error_response(protocol, exc, request_id, decided)
+    except (Exhausted, RequestError) as exc:
+        return _refused(gw, protocol, request, decided, request_id, started, arrived, exc)
     writer = protocol.stream(
         request, request_id, served.model.name, int(arrived), estimate_tokens(request)
     )
@@ -347,14 +335,8 @@ async def _cascaded(
     )
     try:
         response, served, calls = await _unless_disconnected(http, asyncio.ensure_future(run))
-    except Exhausted as exc:
-        gw.recorder.failed(
-            request_id, arrived, started, protocol, request, decided, exc.last, exc.attempts
-        )
-        return error_response(protocol, exc.last, request_id, decided)
-    except RequestError as exc:
-        gw.recorder.failed(request_id, arrived, started, protocol, request, decided, exc)
-        return error_response(protocol, exc, request_id, decided)
+    except (Exhausted, RequestError) as exc:
+        return _refused(gw, protocol, request, decided, request_id, started, arrived, exc)
     cost = gw.recorder.cascaded(
         request_id, arrived, started, protocol, request, decided, served, calls
     )
@@ -451,6 +433,22 @@ async def _disconnected(http: Request) -> None:
         message = await http.receive()
         if message["type"] == "http.disconnect":
             return
+
+
+def _refused(
+    gw: Gateway,
+    protocol: Protocol,
+    request: ChatRequest,
+    decided: Plan,
+    request_id: str,
+    started: float,
+    arrived: float,
+    exc: Exhausted | RequestError,
+) -> Response:
+    """Record a request no model served, and answer with its error."""
+    error, attempts = (exc.last, exc.attempts) if isinstance(exc, Exhausted) else (exc, None)
+    gw.recorder.failed(request_id, arrived, started, protocol, request, decided, error, attempts)
+    return error_response(protocol, error, request_id, decided)
 
 
 def error_response(

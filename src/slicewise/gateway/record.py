@@ -20,6 +20,8 @@ from slicewise.tenancy.budget import Ticket
 
 
 class Recorder:
+    # Known shortcoming: request id, arrival, start, protocol, request and plan travel together
+    # through app.py and every method here; one per-request value would carry them instead.
     def __init__(
         self,
         ledger: Ledger,
