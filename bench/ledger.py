@@ -1,5 +1,6 @@
 """Ledger speed: sustained writes per second (SQLite, PostgreSQL), ``record()`` cost per call,
-and ``slicewise report`` over one million transactions. Prints JSON.
+and ``slicewise report`` over one million transactions (spread over 30 days; ``--since 7d`` and
+all of them, by each grouping). Prints JSON.
 
     python bench/ledger.py [--rows 1000000] [--writes 50000] [--pg postgresql://root@127.0.0.1/test]
 
@@ -87,10 +88,12 @@ def fill(url: str, journal: Path, count: int) -> float:
 def reports(url: str, journal: Path) -> dict[str, float]:
     ledger = Ledger(url, journal)
     timings = {}
-    for by in ("day", "model", "tenant"):
-        started = time.perf_counter()
-        report(ledger.engine, None, by)  # type: ignore[arg-type]
-        timings[f"report_by_{by}_s"] = round(time.perf_counter() - started, 3)
+    week = time.time() - 7 * 86400
+    for period, since in (("7d", week), ("all", None)):
+        for by in ("day", "model", "route", "tenant", "key"):
+            started = time.perf_counter()
+            report(ledger.engine, since, by)  # type: ignore[arg-type]
+            timings[f"report_{period}_by_{by}_s"] = round(time.perf_counter() - started, 3)
     ledger.close()
     return timings
 

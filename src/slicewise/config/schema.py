@@ -86,6 +86,9 @@ class ServerConfig(_Strict):
 
 
 class LedgerConfig(_Strict):
+    enabled: bool = Field(
+        True, description="false records nothing (keys and tenants still live in the database)"
+    )
     url: str = Field("sqlite:///slicewise.db", description="sqlite:///PATH or postgresql://...")
     journal: str | None = Field(
         None, description="journal directory (default: beside a SQLite file, else ./)"

@@ -27,7 +27,7 @@ from starlette.routing import Route
 from slicewise.chat import ChatRequest, StreamEnd, TextDelta
 from slicewise.config import Config
 from slicewise.errors import RequestError, SlicewiseError
-from slicewise.gateway import admin
+from slicewise.gateway import admin, admin_keys
 from slicewise.gateway import cascade as cascades
 from slicewise.gateway import catalog as catalogs
 from slicewise.gateway import errors as error_table
@@ -39,7 +39,7 @@ from slicewise.gateway.plan import Plan, estimate_tokens, plan
 from slicewise.gateway.protocols import ANTHROPIC, OPENAI, Protocol
 from slicewise.gateway.record import Recorder
 from slicewise.gateway.retry import RetryPolicy
-from slicewise.ledger import Ledger
+from slicewise.ledger import Ledger, NullLedger
 from slicewise.tenancy.budget import Ticket
 
 logger = logging.getLogger(__name__)
@@ -145,6 +145,7 @@ def create_app(config: Config, env: dict[str, str] | None = None) -> Starlette:
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             *admin.routes(lambda: gw().recorder.ledger, env),
+            *admin_keys.routes(gw, env),
         ],
         lifespan=lifespan,
     )
@@ -186,7 +187,8 @@ async def _open(config: Config, env: dict[str, str] | None) -> Gateway:
     )
     metrics = Metrics(breakers)
     ledger = config.ledger
-    recorder = Recorder(Ledger(ledger.url, ledger.journal, ledger.fsync), catalog, metrics)
+    store = Ledger if ledger.enabled else NullLedger
+    recorder = Recorder(store(ledger.url, ledger.journal, ledger.fsync), catalog, metrics)
     logger.info(
         "slicewise gateway: %d models, routes %s", len(catalog.models), ", ".join(catalog.routes)
     )

@@ -14,7 +14,13 @@ from collections.abc import Callable
 from sqlalchemy import Connection, Engine, Index, MetaData, insert, select, text
 
 from slicewise.ledger.engine import IMMEDIATE
-from slicewise.ledger.schema import api_keys_v2, migrations, tenants_v2, transactions_v1
+from slicewise.ledger.schema import (
+    api_keys_v2,
+    migrations,
+    tenants_v2,
+    transactions_v1,
+    transactions_v3,
+)
 
 LOCK_KEY = 0x51_1CE_1ED
 """PostgreSQL advisory lock held while migrating."""
@@ -37,7 +43,33 @@ def _v2_tenants_and_keys(db: Connection) -> None:
     Index("transactions_key_created", table.c.key_id, table.c.created).create(db, checkfirst=True)
 
 
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_transactions, _v2_tenants_and_keys)
+PERCENTILE_GROUPS = ("day", "tenant", "key_id", "model", "route")
+"""Columns a SQLite report seeks latency ranks in: one covering index each (see ``report``)."""
+
+
+def _v3_day_and_latency_indexes(db: Connection) -> None:
+    """Adds ``day`` (filled here for existing rows, by the writer for new ones) and, on SQLite,
+    an index (group, latency_ms, created) per grouping, so percentiles are read at their rank.
+    PostgreSQL computes them with ``percentile_cont`` and gets no such index (none to write).
+    A gateway still running older code leaves ``day`` NULL; reports by day show those as "-"."""
+    db.execute(text("ALTER TABLE transactions ADD COLUMN day INTEGER"))
+    whole_days = "CAST(created / 86400 AS INTEGER)"  # SQLite truncates; created is positive
+    if db.dialect.name == "postgresql":
+        whole_days = "CAST(floor(created / 86400) AS INTEGER)"  # PostgreSQL would round
+    db.execute(text(f"UPDATE transactions SET day = {whole_days}"))
+    table = transactions_v3(MetaData())
+    if db.dialect.name != "sqlite":
+        return
+    for name in PERCENTILE_GROUPS:
+        columns = (table.c[name], table.c.latency_ms, table.c.created)
+        Index(f"transactions_{name}_latency", *columns).create(db)
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
+    _v1_transactions,
+    _v2_tenants_and_keys,
+    _v3_day_and_latency_indexes,
+)
 
 
 def migrate(engine: Engine) -> int:

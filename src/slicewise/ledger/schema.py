@@ -78,6 +78,14 @@ def transactions_v1(metadata: MetaData) -> Table:
     )
 
 
+def transactions_v3(metadata: MetaData) -> Table:
+    """Migration 3's transactions: migration 1's and ``day``, the UTC day of ``created`` as
+    whole days since 1970-01-01 (what reports group by). Frozen, never edit."""
+    table = transactions_v1(metadata)
+    table.append_column(Column("day", Integer))
+    return table
+
+
 def tenants_v2(metadata: MetaData) -> Table:
     """Tenants as migration 2 creates them: frozen, never edit. A limit left NULL is none."""
     return Table(
@@ -115,7 +123,7 @@ def api_keys_v2(metadata: MetaData) -> Table:
 
 
 metadata = MetaData()
-transactions = transactions_v1(metadata)
+transactions = transactions_v3(metadata)
 tenants = tenants_v2(metadata)
 api_keys = api_keys_v2(metadata)
 migrations = Table(

@@ -120,6 +120,28 @@ class Ledger:
             item = self._queue.get()
 
 
+class NullLedger(Ledger):
+    """``ledger.enabled: false``: records nothing and journals nothing. The database is still
+    opened and migrated, because API keys and tenants live there; reports over it are empty.
+    Journal segments a crashed process left wait for a start with the ledger enabled."""
+
+    def __init__(self, url: str, journal_dir: str | Path | None = None, fsync: bool = False):
+        self.engine = open_engine(url)
+        migrate(self.engine)
+
+    def record(self, tx: Transaction) -> None:
+        pass
+
+    def flush(self, timeout: float = 10.0) -> None:
+        pass
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def transactions(self, limit: int = 100) -> list[dict[str, Any]]:
+        return []
+
+
 def replay(engine: Engine, directory: Path) -> int:
     """Commit what crashed processes journalled and the database lacks; returns rows read."""
     insert = _insert_ignoring_duplicates(engine)
@@ -165,10 +187,16 @@ def _insert_ignoring_duplicates(engine: Engine) -> Insert:
     return postgresql.insert(transactions).on_conflict_do_nothing(index_elements=["request_id"])
 
 
+def day(created: float) -> int:
+    """The UTC day of a Unix time, as whole days since 1970-01-01."""
+    return int(created // 86400)
+
+
 def row(tx: Transaction) -> dict[str, Any]:
     return {
         "request_id": tx.request_id,
         "created": tx.created,
+        "day": day(tx.created),
         "endpoint": tx.endpoint,
         "route": tx.route,
         "router": tx.router,

@@ -1,0 +1,116 @@
+"""The gateway's added latency with the ledger on and off, measured side by side. Prints JSON.
+
+    python bench/ledger_latency.py [--seconds 2] [--rounds 3] [--no-pin]
+
+Three processes against one fake upstream (``tests.fakes.upstream``, answering at once):
+``direct`` (the fake itself), ``ledger_on`` (``slicewise serve``, SQLite ledger) and
+``ledger_off`` (the same config with ``ledger.enabled: false``). Each round runs, for
+concurrency 1 then 16, a phase of ``--seconds`` per target in turn, so machine noise hits all
+three alike. Client and latency as in ``bench/gateway.py`` (``load``: closed loop, non-streaming
+requests); ``added_*`` is the target's percentile minus the fake's, same concurrency. Pinning
+(unless ``--no-pin``): both gateways on core 1 (they never run at once), client and fake on 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import uvloop
+
+from load import KEY, load, request_bytes
+from servers import MODELS, Server, free_port, launch, slicewise_config, stop_servers, wait_ready
+
+TARGETS = ("direct", "ledger_on", "ledger_off")
+CONCURRENCY = (1, 16)
+
+
+def start(tmp: Path, pin: bool) -> dict[str, Server]:
+    ports = {target: free_port() for target in TARGETS}
+    upstream = f"http://127.0.0.1:{ports['direct']}/v1"
+    for target, enabled in (("ledger_on", True), ("ledger_off", False)):
+        config = slicewise_config(upstream, tmp / target)
+        config["ledger"]["enabled"] = enabled
+        (tmp / target).mkdir()
+        (tmp / f"{target}.yaml").write_text(json.dumps(config))
+    servers = {}
+    for target in TARGETS:
+        command = ["slicewise", "serve", "--config", str(tmp / f"{target}.yaml")]
+        if target == "direct":
+            command = [sys.executable, "-m", "tests.fakes.upstream", "--latency-ms", "0"]
+        core = None if not pin else (0 if target == "direct" else 1)
+        env = {} if target == "direct" else {"BENCH_KEY": KEY}
+        command += ["--port", str(ports[target])]
+        process, log = launch(target, command, tmp, env, core)
+        model = MODELS[0] if target == "direct" else "auto"
+        servers[target] = Server(target, process, ports[target], model, log)
+    for server in servers.values():
+        wait_ready(server)
+    return servers
+
+
+def measure(servers: dict[str, Server], seconds: float, rounds: int) -> dict[str, Any]:
+    latencies: dict[tuple[str, int], list[float]] = {}
+    errors = 0
+    for _ in range(rounds):
+        for concurrency in CONCURRENCY:
+            for target, server in servers.items():
+                payload = request_bytes(server.port, server.model, "plain")
+                found = uvloop.run(load(server.port, payload, concurrency, seconds))
+                latencies.setdefault((target, concurrency), []).extend(found.latency)
+                errors += sum(found.errors.values())
+    return {"errors": errors, **summary(latencies)}
+
+
+def summary(latencies: dict[tuple[str, int], list[float]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for concurrency in CONCURRENCY:
+        ms = {t: np.percentile(latencies[(t, concurrency)], [50, 99]) * 1000 for t in TARGETS}
+        row: dict[str, Any] = {}
+        for target in TARGETS:
+            p50, p99 = ms[target]
+            row[target] = {
+                "requests": len(latencies[(target, concurrency)]),
+                "p50_ms": round(p50, 3),
+                "p99_ms": round(p99, 3),
+            }
+            if target != "direct":
+                row[target]["added_p50_ms"] = round(p50 - ms["direct"][0], 3)
+                row[target]["added_p99_ms"] = round(p99 - ms["direct"][1], 3)
+        out[f"concurrency_{concurrency}"] = row
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-pin", action="store_true")
+    args = parser.parse_args()
+    if not args.no_pin:
+        os.sched_setaffinity(0, {0})
+    with tempfile.TemporaryDirectory(prefix="slicewise-ledger-bench-") as name:
+        servers = start(Path(name), not args.no_pin)
+        try:
+            results = measure(servers, args.seconds, args.rounds)
+            results["ledger_rows"] = {t: _rows(Path(name) / t) for t in TARGETS[1:]}
+        finally:
+            stop_servers(servers)
+    sys.stdout.write(json.dumps(results, indent=2) + "\n")
+
+
+def _rows(directory: Path) -> int:
+    with sqlite3.connect(directory / "ledger.db") as db:
+        count: int = db.execute("SELECT count(*) FROM transactions").fetchone()[0]
+    return count
+
+
+if __name__ == "__main__":
+    main()
