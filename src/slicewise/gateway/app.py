@@ -122,7 +122,7 @@ def create_app(config: Config, env: dict[str, str] | None = None) -> Starlette:
             f"no endpoint {request.method} {request.url.path}; "
             "slicewise serves POST /v1/chat/completions, POST /v1/messages, "
             "GET /v1/models, POST /v1/route, GET /healthz, GET /readyz, GET /metrics, "
-            "GET /admin/report, GET /dashboard",
+            "GET /v1/report, GET /dashboard, and /admin/report, /admin/tenants, /admin/keys",
         )
 
     async def not_allowed(request: Request, exc: Exception) -> Response:
