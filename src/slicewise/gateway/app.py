@@ -12,8 +12,8 @@ import gc
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -69,11 +69,27 @@ def create_app(config: Config, env: dict[str, str] | None = None) -> Starlette:
     """The ASGI app; providers, routers and the ledger open at startup, close at shutdown."""
     state: dict[str, Gateway] = {}
 
+    def gw() -> Gateway:
+        return state["gateway"]
+
+    return Starlette(
+        exception_handlers={404: _not_found, 405: _not_allowed, Exception: _crashed},
+        routes=[
+            *ROUTES,
+            *admin.routes(lambda: gw().recorder.ledger, env),
+            *admin_keys.routes(gw, env),
+        ],
+        lifespan=_lifespan(config, env, state),
+    )
+
+
+def _lifespan(
+    config: Config, env: dict[str, str] | None, state: dict[str, Gateway]
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         gateway = await _open(config, env)
-        state["gateway"] = gateway
-        app.state.gateway = gateway
+        state["gateway"] = app.state.gateway = gateway
         try:
             with _settled_heap():
                 yield
@@ -83,72 +99,82 @@ def create_app(config: Config, env: dict[str, str] | None = None) -> Starlette:
                 await gateway.guard.aclose()
             gateway.recorder.ledger.close()
 
-    def gw() -> Gateway:
-        return state["gateway"]
+    return lifespan
 
-    async def chat_openai(request: Request) -> Response:
-        return await chat(gw(), request, OPENAI)
 
-    async def chat_anthropic(request: Request) -> Response:
-        return await chat(gw(), request, ANTHROPIC)
+def _gateway(request: Request) -> Gateway:
+    gateway: Gateway = request.app.state.gateway
+    return gateway
 
-    async def models(request: Request) -> Response:
-        return Response(_models_body(gw()), media_type=JSON)
 
-    async def route(request: Request) -> Response:
-        return await dry_run(gw(), request)
+async def _chat_openai(request: Request) -> Response:
+    return await chat(_gateway(request), request, OPENAI)
 
-    async def healthz(request: Request) -> Response:
-        return Response(b'{"status":"ok"}', media_type=JSON)
 
-    async def readyz(request: Request) -> Response:
-        g = gw()
-        body = {
-            "status": "ready",
-            "models": len(g.catalog.models),
-            "routes": list(g.catalog.routes),
-            "breakers": g.breakers.states(),
-        }
-        return Response(orjson.dumps(body), media_type=JSON)
+async def _chat_anthropic(request: Request) -> Response:
+    return await chat(_gateway(request), request, ANTHROPIC)
 
-    async def metrics(request: Request) -> Response:
-        # open to anyone who can reach the port, like /readyz; admin auth comes with tenants
-        return Response(gw().metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
-    async def not_found(request: Request, exc: Exception) -> Response:
-        return _edge_error(
-            request,
-            404,
-            f"no endpoint {request.method} {request.url.path}; "
-            "slicewise serves POST /v1/chat/completions, POST /v1/messages, "
-            "GET /v1/models, POST /v1/route, GET /healthz, GET /readyz, GET /metrics, "
-            "GET /v1/report, GET /dashboard, and /admin/report, /admin/tenants, /admin/keys",
-        )
+async def _models(request: Request) -> Response:
+    return Response(_models_body(_gateway(request)), media_type=JSON)
 
-    async def not_allowed(request: Request, exc: Exception) -> Response:
-        return _edge_error(request, 405, f"{request.method} is not allowed on {request.url.path}")
 
-    async def crashed(request: Request, exc: Exception) -> Response:
-        # the process edge: a bug, not a user mistake; logged with its traceback, and the
-        # client still gets its protocol's error shape
-        logger.exception("unhandled error on %s", request.url.path)
-        return _edge_error(request, 500, "internal error in slicewise; see the server log")
+async def _route(request: Request) -> Response:
+    return await dry_run(_gateway(request), request)
 
-    return Starlette(
-        exception_handlers={404: not_found, 405: not_allowed, Exception: crashed},
-        routes=[
-            Route("/v1/chat/completions", chat_openai, methods=["POST"]),
-            Route("/v1/messages", chat_anthropic, methods=["POST"]),
-            Route("/v1/models", models, methods=["GET"]),
-            Route("/v1/route", route, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-            Route("/metrics", metrics, methods=["GET"]),
-            *admin.routes(lambda: gw().recorder.ledger, env),
-            *admin_keys.routes(gw, env),
-        ],
-        lifespan=lifespan,
+
+async def _healthz(request: Request) -> Response:
+    return Response(b'{"status":"ok"}', media_type=JSON)
+
+
+async def _readyz(request: Request) -> Response:
+    g = _gateway(request)
+    body = {
+        "status": "ready",
+        "models": len(g.catalog.models),
+        "routes": list(g.catalog.routes),
+        "breakers": g.breakers.states(),
+    }
+    return Response(orjson.dumps(body), media_type=JSON)
+
+
+async def _metrics(request: Request) -> Response:
+    # open to anyone who can reach the port, like /readyz (known shortcoming: put it behind
+    # the admin guard once scrapers are configured with the admin key)
+    return Response(_gateway(request).metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return _edge_error(
+        request,
+        404,
+        f"no endpoint {request.method} {request.url.path}; "
+        "slicewise serves POST /v1/chat/completions, POST /v1/messages, "
+        "GET /v1/models, POST /v1/route, GET /healthz, GET /readyz, GET /metrics, "
+        "GET /v1/report, GET /dashboard, and /admin/report, /admin/tenants, /admin/keys",
     )
+
+
+async def _not_allowed(request: Request, exc: Exception) -> Response:
+    return _edge_error(request, 405, f"{request.method} is not allowed on {request.url.path}")
+
+
+async def _crashed(request: Request, exc: Exception) -> Response:
+    # the process edge: a bug, not a user mistake; logged with its traceback, and the
+    # client still gets its protocol's error shape
+    logger.exception("unhandled error on %s", request.url.path)
+    return _edge_error(request, 500, "internal error in slicewise; see the server log")
+
+
+ROUTES = (
+    Route("/v1/chat/completions", _chat_openai, methods=["POST"]),
+    Route("/v1/messages", _chat_anthropic, methods=["POST"]),
+    Route("/v1/models", _models, methods=["GET"]),
+    Route("/v1/route", _route, methods=["POST"]),
+    Route("/healthz", _healthz, methods=["GET"]),
+    Route("/readyz", _readyz, methods=["GET"]),
+    Route("/metrics", _metrics, methods=["GET"]),
+)
 
 
 @contextmanager
