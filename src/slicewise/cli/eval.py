@@ -129,6 +129,10 @@ def _plot(result: Evaluation, directory: Path) -> None:
     )
 
 
+COLUMNS = ("router", "cost @ best q", "cost @ 95% q", "quality gain", "AIQ", "APGR",
+           "CPT(50%)", "CPT(80%)")  # fmt: skip
+
+
 def _table(result: Evaluation) -> None:
     how = f"{result.folds}-fold cross-validation" if result.folds else "held-out test file"
     table = Table(
@@ -139,75 +143,48 @@ def _table(result: Evaluation) -> None:
         f"{result.pair.strong}",
     )
     target = next(iter(result.routers.values())).target_share if result.routers else 0.95
-    for column in (
-        "router",
-        "cost @ best q",
-        "cost @ 95% q",
-        "quality gain",
-        "AIQ",
-        "APGR",
-        "CPT(50%)",
-        "CPT(80%)",
-        f"quality @ target {target:.2f}",
-    ):
+    for column in (*COLUMNS, f"quality @ target {target:.2f}"):
         table.add_column(column, justify="left" if column == "router" else "right")
-    for name, r in result.routers.items():
-        s = r.summary
-        table.add_row(
-            name,
-            console.share(s["cost_at_best_share"]),
-            console.share(s["cost_at_95_share"]),
-            _num(s["quality_gain"]),
-            _num(s["aiq"]),
-            _num(r.apgr),
-            console.share(r.cpt50),
-            console.share(r.cpt80),
-            f"{r.realised_quality:.3f} vs {r.target_quality:.3f} "
-            f"({console.share(r.realised_cost / result.baseline.cost)} cost)",
-        )
-    if result.fixed_cascade is not None:
-        name, point, f = result.fixed_cascade
-        table.add_row(
-            f"fixed cascade ({name})",
-            console.share(f["cost_at_best_share"]),
-            console.share(f["cost_at_95_share"]),
-            _num(f["quality_gain"]),
-            _num(f["aiq"]),
-            "",
-            "",
-            "",
-            f"{point.quality:.3f} q ({console.share(point.cost / result.baseline.cost)} cost)",
-        )
-    z = result.zero_summary
-    table.add_row(
-        "zero router",
-        console.share(z["cost_at_best_share"]),
-        console.share(z["cost_at_95_share"]),
-        _num(z["quality_gain"]),
-        _num(z["aiq"]),
-        "",
-        "",
-        "",
-        "",
-    )
-    for name, p in (
-        ("oracle", result.oracle),
-        ("cheapest", result.cheapest),
-        ("random", result.random),
-        ("best single", result.baseline),
-    ):
-        table.add_row(
-            name,
-            f"{p.quality:.3f} q",
-            console.share(p.cost / result.baseline.cost),
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-        )
+    for row in (*_router_rows(result), *_baseline_rows(result)):
+        table.add_row(*row)
     console.out.print(table)
+
+
+def _curve(summary: dict[str, float | None]) -> list[str]:
+    """The columns every curve has: costs at best and 95 % quality, gain, AIQ."""
+    return [
+        console.share(summary["cost_at_best_share"]),
+        console.share(summary["cost_at_95_share"]),
+        _num(summary["quality_gain"]),
+        _num(summary["aiq"]),
+    ]
+
+
+def _router_rows(result: Evaluation) -> list[list[str]]:
+    rows = []
+    for name, r in result.routers.items():
+        realised = (
+            f"{r.realised_quality:.3f} vs {r.target_quality:.3f} "
+            f"({console.share(r.realised_cost / result.baseline.cost)} cost)"
+        )
+        pair = [_num(r.apgr), console.share(r.cpt50), console.share(r.cpt80)]
+        rows.append([name, *_curve(r.summary), *pair, realised])
+    if result.fixed_cascade is not None:
+        name, point, summary = result.fixed_cascade
+        spent = console.share(point.cost / result.baseline.cost)
+        rows.append([f"fixed cascade ({name})", *_curve(summary), "", "", "",
+                     f"{point.quality:.3f} q ({spent} cost)"])  # fmt: skip
+    rows.append(["zero router", *_curve(result.zero_summary), "", "", "", ""])
+    return rows
+
+
+def _baseline_rows(result: Evaluation) -> list[list[str]]:
+    points = (("oracle", result.oracle), ("cheapest", result.cheapest),
+              ("random", result.random), ("best single", result.baseline))  # fmt: skip
+    return [
+        [name, *[""] * 7, f"{p.quality:.3f} at {console.share(p.cost / result.baseline.cost)} cost"]
+        for name, p in points
+    ]
 
 
 def _num(value: float | None) -> str:
