@@ -62,73 +62,79 @@ NOT_GIVEN = object()
 def routes(gateway: Callable[[], Gateway], env: Mapping[str, str] | None = None) -> list[Route]:
     """The tenant and key routes, and ``/v1/report``, over the gateway ``gateway()`` returns."""
     key = (os.environ if env is None else env).get(admin.ADMIN_KEY_ENV) or None
+    views = Views(gateway)
+    return [
+        Route("/admin/tenants", admin._guarded(views.tenants, key), methods=["GET", "POST"]),
+        Route("/admin/tenants/{name}", admin._guarded(views.tenant, key), methods=["PATCH"]),
+        Route("/admin/keys", admin._guarded(views.keys, key), methods=["GET", "POST"]),
+        Route("/admin/keys/{key_id}", admin._guarded(views.key, key), methods=["PATCH", "DELETE"]),
+        Route("/v1/report", views.own_report, methods=["GET"]),
+    ]
 
-    def engine() -> Engine:
-        return gateway().recorder.ledger.engine
 
-    async def tenants_view(http: Request) -> Response:
+class Views:
+    """The endpoints' handlers, over the gateway that ``gateway()`` returns once started."""
+
+    def __init__(self, gateway: Callable[[], Gateway]):
+        self.gateway = gateway
+        self._reader: Authenticator | None = None  # made at first use when auth is off
+
+    def engine(self) -> Engine:
+        return self.gateway().recorder.ledger.engine
+
+    async def tenants(self, http: Request) -> Response:
         if http.method == "GET":
-            found = await run_in_threadpool(list_tenants, engine())
+            found = await run_in_threadpool(list_tenants, self.engine())
             return _json({"object": "list", "data": [_tenant(t) for t in found]})
         body = await _body(http, {"name", *LIMITS})
         name = _name(body, "name")
         limits = _limits(body, Limits())
-        made = await run_in_threadpool(_new_tenant, engine(), name, limits)
+        made = await run_in_threadpool(_new_tenant, self.engine(), name, limits)
         return _json(_tenant(made), 201)
 
-    async def tenant_view(http: Request) -> Response:
+    async def tenant(self, http: Request) -> Response:
         name = http.path_params["name"]
         body = await _body(http, set(LIMITS))
-        changed = await run_in_threadpool(_change_tenant, engine(), name, body)
+        changed = await run_in_threadpool(_change_tenant, self.engine(), name, body)
         return _json(_tenant(changed))
 
-    async def keys_view(http: Request) -> Response:
+    async def keys(self, http: Request) -> Response:
         if http.method == "GET":
             tenant = admin._query(http, {"tenant": None})["tenant"]
-            found = await run_in_threadpool(list_keys, engine(), tenant)
+            found = await run_in_threadpool(list_keys, self.engine(), tenant)
             return _json({"object": "list", "data": [_key(k) for k in found]})
         body = await _body(http, {"tenant", "name", *GRANTS, *LIMITS})
-        grants, limits = _grants(body, gateway()), _limits(body, Limits())
+        grants, limits = _grants(body, self.gateway()), _limits(body, Limits())
         tenant, label = _name(body, "tenant"), _text(body, "name")
+        routes_, models = grants.get("routes", ()), grants.get("models", ())
         made, secret = await run_in_threadpool(
-            lambda: create_key(
-                engine(), tenant, label, grants.get("routes", ()), grants.get("models", ()), limits
-            )
+            lambda: create_key(self.engine(), tenant, label, routes_, models, limits)
         )
         return _json({**_key(made), "secret": secret}, 201)
 
-    async def key_view(http: Request) -> Response:
+    async def key(self, http: Request) -> Response:
         key_id = http.path_params["key_id"]
         if http.method == "DELETE":
-            return _json(_key(await run_in_threadpool(_revoke, engine(), key_id)))
+            return _json(_key(await run_in_threadpool(_revoke, self.engine(), key_id)))
         body = await _body(http, {*GRANTS, *LIMITS})
-        grants = _grants(body, gateway())
-        changed = await run_in_threadpool(_change_key, engine(), key_id, grants, body)
+        grants = _grants(body, self.gateway())
+        changed = await run_in_threadpool(_change_key, self.engine(), key_id, grants, body)
         return _json(_key(changed))
 
-    readers: list[Authenticator] = []  # made at first use when auth.required is off
-
-    async def own_report(http: Request) -> Response:
-        gw = gateway()
-        if gw.guard is not None:  # shares the chat endpoints' cache of key lookups
-            reader = gw.guard.authenticator
-        else:
-            if not readers:
-                readers.append(Authenticator(engine(), gw.config.auth.cache_seconds))
-            reader = readers[0]
+    async def own_report(self, http: Request) -> Response:
+        gw = self.gateway()
         try:
-            tenant = (await reader.identify(http.headers)).tenant.name
+            tenant = (await self._authenticator(gw).identify(http.headers)).tenant.name
         except RequestError as exc:
             return admin._error(exc.status, exc.message, exc.param)
         return await _report(http, gw, tenant)
 
-    return [
-        Route("/admin/tenants", admin._guarded(tenants_view, key), methods=["GET", "POST"]),
-        Route("/admin/tenants/{name}", admin._guarded(tenant_view, key), methods=["PATCH"]),
-        Route("/admin/keys", admin._guarded(keys_view, key), methods=["GET", "POST"]),
-        Route("/admin/keys/{key_id}", admin._guarded(key_view, key), methods=["PATCH", "DELETE"]),
-        Route("/v1/report", own_report, methods=["GET"]),
-    ]
+    def _authenticator(self, gw: Gateway) -> Authenticator:
+        if gw.guard is not None:  # shares the chat endpoints' cache of key lookups
+            return gw.guard.authenticator
+        if self._reader is None:
+            self._reader = Authenticator(self.engine(), gw.config.auth.cache_seconds)
+        return self._reader
 
 
 async def _report(http: Request, gw: Gateway, tenant: str) -> Response:
