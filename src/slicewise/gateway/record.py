@@ -96,22 +96,14 @@ class Recorder:
         usage = Usage(accepted["input_tokens"], accepted["output_tokens"]) if accepted else None
         self._keep(
             Transaction(
-                request_id=request_id,
-                created=arrived,
-                endpoint=protocol.endpoint,
-                route=decided.route,
-                router=decided.router,
-                requested=request.model,
+                **_common(request_id, arrived, started, protocol, request, decided),
                 model=served.model.name,
                 status=200,
-                latency_ms=_ms(started),
-                stream=request.stream,
                 input_tokens=calls.input_tokens,
                 output_tokens=calls.output_tokens,
                 cost_usd=calls.cost,
                 baseline_model=decided.baseline,
                 baseline_cost_usd=baseline.cost(usage) if baseline else None,
-                candidates=decided.candidates,
                 fallbacks=tuple(c for c in calls.made if "error" in c),
                 extra={"calls": calls.made, "stages": [list(s) for s in decided.stages]},
             ),
@@ -133,17 +125,9 @@ class Recorder:
     ) -> None:
         self._keep(
             Transaction(
-                request_id=request_id,
-                created=arrived,
-                endpoint=protocol.endpoint,
-                route=decided.route if decided else "",
-                router=decided.router if decided else "",
-                requested=request.model if request else "",
+                **_common(request_id, arrived, started, protocol, request, decided),
                 model=None,
                 status=error_table.status_of(error),
-                latency_ms=_ms(started),
-                stream=bool(request and request.stream),
-                candidates=decided.candidates if decided else (),
                 fallbacks=tuple(attempts or ()),
                 error=f"{type(error).__name__}: {error}",
             ),
@@ -167,22 +151,14 @@ class Recorder:
         baseline = self.catalog.model(decided.baseline) if decided.baseline else None
         self._keep(
             Transaction(
-                request_id=request_id,
-                created=arrived,
-                endpoint=protocol.endpoint,
-                route=decided.route,
-                router=decided.router,
-                requested=request.model,
+                **_common(request_id, arrived, started, protocol, request, decided),
                 model=served.model.name,
                 status=status,
-                latency_ms=_ms(started),
-                stream=request.stream,
                 input_tokens=usage.input_tokens if usage else None,
                 output_tokens=usage.output_tokens if usage else None,
                 cost_usd=cost,
                 baseline_model=decided.baseline,
                 baseline_cost_usd=baseline.cost(usage) if baseline else None,
-                candidates=decided.candidates,
                 fallbacks=tuple(served.fallbacks),
                 error=None if error is None else f"{type(error).__name__}: {error}",
                 extra={} if cost is not None else {"price": "unknown"},
@@ -200,6 +176,28 @@ class Recorder:
         self.ledger.record(done)
         if self.metrics is not None:
             self.metrics.record(done, _chosen(decided), calls or ())
+
+
+def _common(
+    request_id: str,
+    arrived: float,
+    started: float,
+    protocol: Protocol,
+    request: ChatRequest | None,
+    decided: Plan | None,
+) -> dict[str, Any]:
+    """The fields every transaction has, served or not."""
+    return {
+        "request_id": request_id,
+        "created": arrived,
+        "endpoint": protocol.endpoint,
+        "route": decided.route if decided else "",
+        "router": decided.router if decided else "",
+        "requested": request.model if request else "",
+        "latency_ms": _ms(started),
+        "stream": bool(request and request.stream),
+        "candidates": decided.candidates if decided else (),
+    }
 
 
 def _chosen(decided: Plan | None) -> tuple[str, ...]:
