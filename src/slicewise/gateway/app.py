@@ -315,8 +315,22 @@ async def _relay(
     started: float,
     arrived: float,
 ) -> AsyncIterator[bytes]:
-    """Upstream events to client bytes; the ledger row is written however the stream ends."""
-    usage, chars, error = None, 0, None
+    """Upstream events to client bytes.
+
+    The ledger row is written before the stream's terminal bytes go out, so a client that has
+    read a whole stream always finds its row; a stream cut short by the client is recorded on
+    the way out.
+    """
+    usage, chars, error, recorded = None, 0, None, False
+
+    def record() -> Any:
+        nonlocal recorded
+        recorded = True
+        counted = usage or _counted(request, chars)  # the upstream did not say: count
+        return gw.recorder.streamed(
+            request_id, arrived, started, protocol, request, decided, served, counted, error
+        )
+
     try:
         yield writer.start()
         event = first
@@ -329,22 +343,20 @@ async def _relay(
             if isinstance(event, StreamEnd):
                 break
             event = await events.__anext__()
-        yield writer.finish()
+        cost = record()
+        yield f": x-slicewise-cost-usd={_money(cost)}\n\n".encode() + writer.finish()
     except SlicewiseError as exc:
         error = exc
+        record()
         yield writer.error(str(exc), error_table.error_type(protocol.name, 502))
     except StopAsyncIteration:
         error = RequestError("upstream stream ended without a final event", status=502)
+        record()
         yield writer.error(str(error), error_table.error_type(protocol.name, 502))
     finally:
         await _aclose(events)
-        if usage is None:  # the upstream did not say; count what was streamed
-            usage = _counted(request, chars)
-        cost = gw.recorder.streamed(
-            request_id, arrived, started, protocol, request, decided, served, usage, error
-        )
-    if error is None:
-        yield f": x-slicewise-cost-usd={_money(cost)}\n\n".encode()
+        if not recorded:
+            record()
 
 
 async def _cascaded(
