@@ -2,13 +2,15 @@
 
     python bench/ledger_latency.py [--seconds 2] [--rounds 3] [--no-pin]
 
-Three processes against one fake upstream (``tests.fakes.upstream``, answering at once):
-``direct`` (the fake itself), ``ledger_on`` (``slicewise serve``, SQLite ledger) and
-``ledger_off`` (the same config with ``ledger.enabled: false``). Each round runs, for
-concurrency 1 then 16, a phase of ``--seconds`` per target in turn, so machine noise hits all
-three alike. Client and latency as in ``bench/gateway.py`` (``load``: closed loop, non-streaming
-requests); ``added_*`` is the target's percentile minus the fake's, same concurrency. Pinning
-(unless ``--no-pin``): both gateways on core 1 (they never run at once), client and fake on 0.
+Four processes against one fake upstream (``tests.fakes.upstream``, answering at once):
+``direct`` (the fake itself), ``ledger_on`` (``slicewise serve``, SQLite ledger written by
+its child process, the default), ``ledger_thread`` (the same, written by a thread of the
+gateway's process: ``ledger.writer: thread``) and ``ledger_off`` (``ledger.enabled: false``).
+Each round runs, for concurrency 1 then 16, a phase of ``--seconds`` per target in turn, so
+machine noise hits all alike. Client and latency as in ``bench/gateway.py`` (``load``: closed
+loop, non-streaming requests); ``added_*`` is the target's percentile minus the fake's, same
+concurrency. Pinning (unless ``--no-pin``): the gateways on core 1 (they never run at once),
+client and fake on 0.
 """
 
 from __future__ import annotations
@@ -28,16 +30,17 @@ import uvloop
 from load import KEY, load, request_bytes
 from servers import MODELS, Server, free_port, launch, slicewise_config, stop_servers, wait_ready
 
-TARGETS = ("direct", "ledger_on", "ledger_off")
+TARGETS = ("direct", "ledger_on", "ledger_thread", "ledger_off")
 CONCURRENCY = (1, 16)
 
 
 def start(tmp: Path, pin: bool) -> dict[str, Server]:
     ports = {target: free_port() for target in TARGETS}
     upstream = f"http://127.0.0.1:{ports['direct']}/v1"
-    for target, enabled in (("ledger_on", True), ("ledger_off", False)):
+    for target in TARGETS[1:]:
         config = slicewise_config(upstream, tmp / target)
-        config["ledger"]["enabled"] = enabled
+        config["ledger"]["enabled"] = target != "ledger_off"
+        config["ledger"]["writer"] = "thread" if target == "ledger_thread" else "process"
         (tmp / target).mkdir()
         (tmp / f"{target}.yaml").write_text(json.dumps(config))
     servers = {}

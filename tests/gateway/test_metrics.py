@@ -16,7 +16,7 @@ from slicewise.routing import artifact
 from slicewise.routing.train import Settings, train
 from tests.conftest import write_jsonl
 from tests.fakes.upstream import FakeUpstream, ok, status
-from tests.gateway.test_cascade_live import NAMES, QUESTION, UPSTREAM
+from tests.gateway.test_cascade_live import NAMES, QUESTION, TARGET, UPSTREAM
 from tests.routing.test_cascade import cascade_rows
 
 HI = [{"role": "user", "content": "hi there"}]
@@ -159,7 +159,8 @@ def cascade_router(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_a_cascade_counts_every_call(gateway, fake_upstream: FakeUpstream, cascade_router) -> None:
-    server = gateway(routes={"maths": {"router": str(cascade_router), "aliases": NAMES}})
+    route = {"router": str(cascade_router), "target": TARGET, "aliases": NAMES}
+    server = gateway(routes={"maths": route})
     body = {"model": "maths", "messages": [{"role": "user", "content": QUESTION}]}
     found = httpx.post(server.url + "/v1/route", json=body, timeout=10).json()["stages"]
     assert len(found) >= 2 and len(found[0]) >= 2, f"no two-model first stage: {found}"

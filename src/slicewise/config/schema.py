@@ -94,6 +94,11 @@ class LedgerConfig(_Strict):
         None, description="journal directory (default: beside a SQLite file, else ./)"
     )
     fsync: bool = Field(False, description="sync each journal line to disk before answering")
+    writer: Literal["process", "thread"] = Field(
+        "process",
+        description="who writes rows to the database: a child process (keeps the gateway's "
+        "p99) or a thread of the gateway's process",
+    )
 
 
 class AuthConfig(_Strict):

@@ -214,7 +214,9 @@ async def _open(config: Config, env: dict[str, str] | None) -> Gateway:
     metrics = Metrics(breakers)
     ledger = config.ledger
     store = Ledger if ledger.enabled else NullLedger
-    recorder = Recorder(store(ledger.url, ledger.journal, ledger.fsync), catalog, metrics)
+    recorder = Recorder(
+        store(ledger.url, ledger.journal, ledger.fsync, ledger.writer), catalog, metrics
+    )
     logger.info(
         "slicewise gateway: %d models, routes %s", len(catalog.models), ", ".join(catalog.routes)
     )

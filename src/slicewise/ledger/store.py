@@ -1,11 +1,12 @@
-"""The ledger: journalled at once, written to the database by one background thread.
+"""The ledger: journalled at once, written to the database off the request's path.
 
-``record`` appends the transaction to this process's journal (see ``ledger.journal``) and puts
-it on a queue, then returns: a few microseconds, no database on the request's path. The writer
-thread inserts what has queued up in one database transaction at a time, retires journal
-segments whose rows are all committed, and ``close`` drains the queue before it returns. At
-start, journal segments left by a killed process are replayed, so a crash loses nothing the
-clients were answered.
+``record`` appends the transaction to this process's journal (see ``ledger.journal``) and hands
+it to a writer (see ``ledger.writer``: a thread, or by default for the gateway a child
+process), then returns: a few microseconds, no database on the request's path. The writer
+inserts what has queued up in one database transaction at a time; segments whose rows are all
+committed are retired, and ``close`` drains everything before it returns. At start, journal
+segments left by a killed process are replayed, so a crash loses nothing the clients were
+answered.
 
 A row that fails to commit (the database is down, or rejects it) is logged and stays in the
 journal until the next start replays it; retrying while running is not done yet.
@@ -14,11 +15,11 @@ journal until the next start replays it; retrying while running is not done yet.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
+from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from sqlalchemy import Engine, Insert, select
@@ -30,11 +31,11 @@ from slicewise.ledger.engine import open_engine, sqlite_path
 from slicewise.ledger.migrations import migrate
 from slicewise.ledger.record import Transaction
 from slicewise.ledger.schema import transactions
+from slicewise.ledger.writer import BATCH, ProcessWriter, ThreadWriter
 
 logger = logging.getLogger(__name__)
 
-BATCH = 1024
-_STOP = object()
+Writer = Literal["thread", "process"]
 
 
 def default_journal(url: str) -> Path:
@@ -44,38 +45,51 @@ def default_journal(url: str) -> Path:
 
 
 class Ledger:
-    def __init__(self, url: str, journal_dir: str | Path | None = None, fsync: bool = False):
+    def __init__(
+        self,
+        url: str,
+        journal_dir: str | Path | None = None,
+        fsync: bool = False,
+        writer: Writer = "thread",
+    ):
         self.engine: Engine = open_engine(url)
         migrate(self.engine)
-        self._insert = _insert_ignoring_duplicates(self.engine)
         directory = Path(journal_dir) if journal_dir else default_journal(url)
         replay(self.engine, directory)
         self._journal = journal.Journal(directory, fsync)
         self._lock = threading.Lock()
+        self._progress = threading.Condition()
+        self._sent = self._committed = 0
         self._failed = False
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._thread = threading.Thread(
-            target=self._write_loop, name="slicewise-ledger", daemon=True
-        )
-        self._thread.start()
+        self._sealed: deque[tuple[journal.Segment, int]] = deque()
+        """Sealed segments, each with the count of transactions handed over up to its end."""
+        self._writer: ThreadWriter | ProcessWriter
+        if writer == "process":
+            self._writer = ProcessWriter(url, self._acknowledged)
+        else:
+            insert = insert_ignoring_duplicates(self.engine)
+            self._writer = ThreadWriter(self.engine, insert, write, self._acknowledged)
 
     def record(self, tx: Transaction) -> None:
-        """Journal ``tx`` and queue it for the database; never waits on the database."""
+        """Journal ``tx`` and hand it to the writer; never waits on the database."""
         line = journal.encode(tx)
-        with self._lock:  # the journal's order is the queue's, so sealing a segment is exact
+        with self._lock:  # the journal's order is the writer's, so retiring a segment is exact
             self._journal.append(line)
-            self._queue.put(tx)
+            self._writer.put(tx, line)
+            self._sent += 1
+            if self._journal.size >= journal.SEGMENT_BYTES:
+                self._sealed.append((self._journal.rotate(), self._sent))
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until everything recorded so far is committed."""
-        done = threading.Event()
-        self._queue.put(done)
-        done.wait(timeout)
+        target = self._sent
+        with self._progress:
+            self._progress.wait_for(lambda: self._committed >= target, timeout)
 
     def close(self) -> None:
-        self._queue.put(_STOP)
-        self._thread.join()
-        journal.retire(self._journal.current, committed=not self._failed)
+        self._writer.close()
+        everything = self._committed >= self._sent
+        journal.retire(self._journal.current, committed=everything and not self._failed)
         self.engine.dispose()
 
     def transactions(self, limit: int = 100) -> list[dict[str, Any]]:
@@ -85,39 +99,14 @@ class Ledger:
         with self.engine.connect() as db:
             return [_decode(dict(row._mapping)) for row in db.execute(query)]
 
-    def _write_loop(self) -> None:
-        while True:
-            batch, done, stop = self._take()
-            if batch:
-                self._failed |= not write(self.engine, self._insert, batch)
-            for item in done:
-                if isinstance(item, journal.Segment):
-                    # a failure is sticky: rows of a later segment may share its batch
-                    journal.retire(item, committed=not self._failed)
-                else:
-                    item.set()
-            if stop:
-                return
-            if self._journal.size >= journal.SEGMENT_BYTES:
-                self._seal()
-
-    def _seal(self) -> None:
-        with self._lock:
-            self._queue.put(self._journal.rotate())
-
-    def _take(self) -> tuple[list[Transaction], list[Any], bool]:
-        """What has queued up: transactions, then what waits on them (flushes, sealed
-        segments), and whether to stop."""
-        batch: list[Transaction] = []
-        done: list[Any] = []
-        item = self._queue.get()
-        while True:
-            if item is _STOP:
-                return batch, done, True
-            (batch if isinstance(item, Transaction) else done).append(item)
-            if len(batch) >= BATCH or self._queue.empty():
-                return batch, done, False
-            item = self._queue.get()
+    def _acknowledged(self, count: int, ok: bool) -> None:
+        """The writer's progress: the first ``count`` transactions handed over are committed."""
+        self._failed |= not ok  # sticky: rows of a later segment may share the failed batch
+        while self._sealed and self._sealed[0][1] <= count:
+            journal.retire(self._sealed.popleft()[0], committed=not self._failed)
+        with self._progress:
+            self._committed = count
+            self._progress.notify_all()
 
 
 class NullLedger(Ledger):
@@ -125,7 +114,13 @@ class NullLedger(Ledger):
     opened and migrated, because API keys and tenants live there; reports over it are empty.
     Journal segments a crashed process left wait for a start with the ledger enabled."""
 
-    def __init__(self, url: str, journal_dir: str | Path | None = None, fsync: bool = False):
+    def __init__(
+        self,
+        url: str,
+        journal_dir: str | Path | None = None,
+        fsync: bool = False,
+        writer: Writer = "thread",
+    ):
         self.engine = open_engine(url)
         migrate(self.engine)
 
@@ -144,7 +139,7 @@ class NullLedger(Ledger):
 
 def replay(engine: Engine, directory: Path) -> int:
     """Commit what crashed processes journalled and the database lacks; returns rows read."""
-    insert = _insert_ignoring_duplicates(engine)
+    insert = insert_ignoring_duplicates(engine)
     count = 0
     for segment in journal.orphans(directory):
         found = journal.read(segment)
@@ -181,7 +176,7 @@ def _write_one(engine: Engine, insert: Insert, tx: Transaction) -> bool:
         return False
 
 
-def _insert_ignoring_duplicates(engine: Engine) -> Insert:
+def insert_ignoring_duplicates(engine: Engine) -> Insert:
     if engine.dialect.name == "sqlite":
         return sqlite.insert(transactions).on_conflict_do_nothing(index_elements=["request_id"])
     return postgresql.insert(transactions).on_conflict_do_nothing(index_elements=["request_id"])

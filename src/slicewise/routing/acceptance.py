@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from slicewise.routing.answers import AnswerTable
 from slicewise.routing.votes import vote
@@ -64,6 +63,8 @@ def fit(
     if len(rows) < MIN_ROWS or y.all() or not y.any():
         rate = np.clip(y.mean() if len(y) else 0.5, 0.01, 0.99)
         return Check(called, np.zeros(x.shape[1]), float(np.log(rate / (1 - rate))))
+    from sklearn.linear_model import LogisticRegression  # training only
+
     model = LogisticRegression(C=PENALTY, max_iter=500).fit(x, y)
     return Check(called, model.coef_[0].astype(np.float64), float(model.intercept_[0]))
 
