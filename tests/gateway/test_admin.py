@@ -104,7 +104,7 @@ def test_dashboard_rejects_a_bad_period(gateway) -> None:
 def test_admin_key_is_required_when_set(fake_upstream: FakeUpstream, tmp_path: Path) -> None:
     config = validate(conftest.test_config(fake_upstream, tmp_path / "ledger.db"), {}, "test")
     with GatewayServer(config, {"TEST_KEY": conftest.KEY, ADMIN_KEY_ENV: ADMIN}) as server:
-        for path in ("/admin/report", "/dashboard"):
+        for path in ("/admin/report", "/dashboard", "/metrics"):
             missing = get(server, path)
             assert missing.status_code == 401
             assert missing.json()["error"]["type"] == "authentication_error"
@@ -114,6 +114,15 @@ def test_admin_key_is_required_when_set(fake_upstream: FakeUpstream, tmp_path: P
             assert get(server, path, authorization=f"Bearer {ADMIN}").status_code == 200
         basic = base64.b64encode(f"admin:{ADMIN}".encode()).decode()
         assert get(server, "/dashboard", authorization=f"Basic {basic}").status_code == 200
+
+
+def test_metrics_can_be_made_public(fake_upstream: FakeUpstream, tmp_path: Path) -> None:
+    raw = conftest.test_config(fake_upstream, tmp_path / "ledger.db")
+    raw["server"] = {**raw.get("server", {}), "public_metrics": True}
+    config = validate(raw, {}, "test")
+    with GatewayServer(config, {"TEST_KEY": conftest.KEY, ADMIN_KEY_ENV: ADMIN}) as server:
+        assert get(server, "/metrics").status_code == 200
+        assert get(server, "/admin/report").status_code == 401  # only the metrics
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,22 @@ def test_a_revoked_key_is_refused(gateway, make_key) -> None:
     revoke(make_key.engine, key_id)
     with pytest.raises(openai.AuthenticationError):
         sdk.chat.completions.create(model="auto", messages=HI)
+
+
+def test_a_revocation_reaches_a_gateway_before_its_cache_expires(gateway, make_key) -> None:
+    key_id, secret = make_key()
+    server = gateway(auth={"required": True, "cache_seconds": 600, "revocation_seconds": 0.1})
+    sdk = client(server, secret)
+    sdk.chat.completions.create(model="auto", messages=HI)  # cached for ten minutes
+    revoke(make_key.engine, key_id)  # as another instance, or `slicewise keys revoke`, would
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            sdk.chat.completions.create(model="auto", messages=HI)
+        except openai.AuthenticationError:
+            return
+        time.sleep(0.05)
+    pytest.fail("the revoked key was still served 10 s later")
 
 
 def test_routes_and_models_outside_the_grant_are_forbidden(gateway, make_key) -> None:

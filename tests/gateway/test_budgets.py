@@ -8,8 +8,10 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+import httpx2 as httpx
 import openai
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from slicewise.chat import ChatRequest, Message
 from slicewise.gateway.admission import ceiling
@@ -101,6 +103,26 @@ def test_settles_the_actual_cost(gateway, tmp_path: Path) -> None:
     assert isinstance(counters, MemoryCounters)
     (key,) = [k for k in counters._values if k.startswith("spend:key:")]
     assert counters.value(key) == int(cost * 10**9)  # the reservation gave way to the cost
+
+
+def test_budget_use_is_in_the_metrics(gateway, tmp_path: Path) -> None:
+    secret = new_key(tmp_path, key=Limits(daily_usd=Decimal("1")), tenant=Limits(monthly_usd=5))
+    server = gateway(auth=AUTH)
+    raw = client(server, secret).chat.completions.with_raw_response.create(
+        model=MODEL, messages=HI, max_tokens=1000
+    )
+    cost = float(raw.headers["x-slicewise-cost-usd"])
+    time.sleep(0.2)  # settling runs in the background
+    found = {
+        (s.name, s.labels["scope"], s.labels["period"]): s.value
+        for family in text_string_to_metric_families(httpx.get(server.url + "/metrics").text)
+        for s in family.samples
+        if s.name.startswith("slicewise_budget_")
+    }
+    assert found[("slicewise_budget_limit_usd", "key", "daily")] == 1.0
+    assert found[("slicewise_budget_limit_usd", "tenant", "monthly")] == 5.0
+    assert found[("slicewise_budget_spent_usd", "key", "daily")] == pytest.approx(cost)
+    assert found[("slicewise_budget_spent_usd", "tenant", "monthly")] == pytest.approx(cost)
 
 
 def test_concurrent_requests_cannot_overrun_a_nearly_spent_budget(

@@ -83,6 +83,9 @@ class ServerConfig(_Strict):
     stage_timeout: float = Field(30.0, gt=0, description="seconds per cascade stage")
     max_body_bytes: int = Field(4_000_000, gt=0)
     max_messages: int = Field(2_000, gt=0)
+    public_metrics: bool = Field(
+        False, description="serve /metrics to anyone (default: admins, like /admin/report)"
+    )
 
 
 class LedgerConfig(_Strict):
@@ -106,7 +109,10 @@ class AuthConfig(_Strict):
         False, description="chat and route endpoints need an API key made by slicewise keys"
     )
     cache_seconds: float = Field(
-        10.0, ge=0, description="how long a key lookup is reused (a revocation waits this long)"
+        10.0, ge=0, description="how long a key lookup is reused (a changed limit waits this long)"
+    )
+    revocation_seconds: float = Field(
+        1.0, gt=0, description="how often to check for revoked keys (a revocation waits this long)"
     )
 
 

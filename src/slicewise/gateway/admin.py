@@ -6,7 +6,10 @@ the dashboard); anything else gets a 401 in OpenAI's error shape. With it unset,
 clients are answered and others get a 403. Behind a reverse proxy on the same host every
 client looks like loopback, so set the key there.
 
-Reports cover every tenant; a view restricted to one tenant's records comes with tenant keys.
+``GET /metrics`` sits behind the same guard unless ``server.public_metrics`` is set: give
+Prometheus the key as a bearer token (``authorization: {credentials: ...}`` in its scrape
+config). Reports cover every tenant; a view restricted to one tenant's records comes with
+tenant keys.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 def routes(ledger: Callable[[], Ledger], env: Mapping[str, str] | None = None) -> list[Route]:
     """The admin routes, reading the ledger that ``ledger()`` returns once the app has started."""
-    key = (os.environ if env is None else env).get(ADMIN_KEY_ENV) or None
+    key = admin_key(env)
 
     async def report_view(http: Request) -> Response:
         query = _query(http, {"since": "7d", "by": "day", "tenant": None, "format": "json"})
@@ -64,12 +67,18 @@ def routes(ledger: Callable[[], Ledger], env: Mapping[str, str] | None = None) -
         return HTMLResponse(dashboard.page(views, period))
 
     return [
-        Route("/admin/report", _guarded(report_view, key), methods=["GET"]),
-        Route("/dashboard", _guarded(dashboard_view, key), methods=["GET"]),
+        Route("/admin/report", guarded(report_view, key), methods=["GET"]),
+        Route("/dashboard", guarded(dashboard_view, key), methods=["GET"]),
     ]
 
 
-def _guarded(view: Handler, key: str | None) -> Handler:
+def admin_key(env: Mapping[str, str] | None = None) -> str | None:
+    return (os.environ if env is None else env).get(ADMIN_KEY_ENV) or None
+
+
+def guarded(view: Handler, key: str | None) -> Handler:
+    """``view`` for admins only (see the module's docstring)."""
+
     async def guarded(http: Request) -> Response:
         refused = _refused(http, key)
         if refused is not None:

@@ -13,15 +13,14 @@ Behind the admin guard (see ``admin``), JSON in and out::
 ``GET /v1/report`` takes a tenant's own key instead (``Authorization: Bearer sk-sw-...``) and
 answers ``/admin/report``'s body for that tenant's transactions only; no parameter widens it.
 
-A revoked key, or a changed limit, takes effect within ``auth.cache_seconds``, as with
-``slicewise keys``: key lookups are cached per gateway process, and with several instances no
-single one could make it sooner.
+A revoked key stops working on every instance within ``auth.revocation_seconds``, as with
+``slicewise keys revoke``; a changed limit takes effect within ``auth.cache_seconds`` (key
+lookups are cached per gateway process; see ``tenancy.auth``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -61,13 +60,13 @@ NOT_GIVEN = object()
 
 def routes(gateway: Callable[[], Gateway], env: Mapping[str, str] | None = None) -> list[Route]:
     """The tenant and key routes, and ``/v1/report``, over the gateway ``gateway()`` returns."""
-    key = (os.environ if env is None else env).get(admin.ADMIN_KEY_ENV) or None
+    key = admin.admin_key(env)
     views = Views(gateway)
     return [
-        Route("/admin/tenants", admin._guarded(views.tenants, key), methods=["GET", "POST"]),
-        Route("/admin/tenants/{name}", admin._guarded(views.tenant, key), methods=["PATCH"]),
-        Route("/admin/keys", admin._guarded(views.keys, key), methods=["GET", "POST"]),
-        Route("/admin/keys/{key_id}", admin._guarded(views.key, key), methods=["PATCH", "DELETE"]),
+        Route("/admin/tenants", admin.guarded(views.tenants, key), methods=["GET", "POST"]),
+        Route("/admin/tenants/{name}", admin.guarded(views.tenant, key), methods=["PATCH"]),
+        Route("/admin/keys", admin.guarded(views.keys, key), methods=["GET", "POST"]),
+        Route("/admin/keys/{key_id}", admin.guarded(views.key, key), methods=["PATCH", "DELETE"]),
         Route("/v1/report", views.own_report, methods=["GET"]),
     ]
 

@@ -43,6 +43,7 @@ class Guard:
         await self.budgets.claim(ticket, most, estimate_tokens(request))
 
     async def aclose(self) -> None:
+        await self.authenticator.aclose()
         await self.budgets.aclose()
 
 
@@ -50,10 +51,10 @@ async def open_guard(config: Config, ledger: Ledger) -> Guard | None:
     if not config.auth.required:
         return None
     counters = await open_counters(config.redis.url, config.redis.prefix)
+    authenticator = Authenticator(ledger.engine, config.auth.cache_seconds)
+    authenticator.watch(config.auth.revocation_seconds)
     return Guard(
-        Authenticator(ledger.engine, config.auth.cache_seconds),
-        Budgets(counters, ledger.engine),
-        config.budgets.default_max_output_tokens,
+        authenticator, Budgets(counters, ledger.engine), config.budgets.default_max_output_tokens
     )
 
 

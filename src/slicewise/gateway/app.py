@@ -76,11 +76,16 @@ def create_app(config: Config, env: dict[str, str] | None = None) -> Starlette:
         exception_handlers={404: _not_found, 405: _not_allowed, Exception: _crashed},
         routes=[
             *ROUTES,
+            Route("/metrics", _public(metrics, config, env), methods=["GET"]),
             *admin.routes(lambda: gw().recorder.ledger, env),
             *admin_keys.routes(gw, env),
         ],
         lifespan=_lifespan(config, env, state),
     )
+
+
+def _public(view: admin.Handler, config: Config, env: dict[str, str] | None) -> admin.Handler:
+    return view if config.server.public_metrics else admin.guarded(view, admin.admin_key(env))
 
 
 def _lifespan(
@@ -138,10 +143,12 @@ async def _readyz(request: Request) -> Response:
     return Response(orjson.dumps(body), media_type=JSON)
 
 
-async def _metrics(request: Request) -> Response:
-    # open to anyone who can reach the port, like /readyz (known shortcoming: put it behind
-    # the admin guard once scrapers are configured with the admin key)
-    return Response(_gateway(request).metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+async def metrics(request: Request) -> Response:
+    """Prometheus' text format; behind the admin guard unless ``server.public_metrics``."""
+    gw = _gateway(request)
+    if gw.guard is not None:
+        gw.metrics.budgets(await gw.guard.budgets.usage())
+    return Response(gw.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -173,7 +180,6 @@ ROUTES = (
     Route("/v1/route", _route, methods=["POST"]),
     Route("/healthz", _healthz, methods=["GET"]),
     Route("/readyz", _readyz, methods=["GET"]),
-    Route("/metrics", _metrics, methods=["GET"]),
 )
 
 

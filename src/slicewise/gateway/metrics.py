@@ -8,11 +8,12 @@ keep separate counts. ``record`` is fed the same ``Transaction`` the ledger gets
 
 Labels stay few: routes and models come from the configuration and the catalog, statuses
 and endpoints are a handful, an error is an exception class name. Never the requested model
-name as sent (a client could send anything), a prompt, a key or a tenant. Costs are floats
-here; the ledger keeps exact money.
+name as sent (a client could send anything), a prompt or a secret. Budget gauges name their
+tenant or key id (one series per budget an administrator set). Costs are floats here; the
+ledger keeps exact money.
 
 Not measured yet: upstream call durations per model (they need a clock around the call in
-``dispatch``) and budget use (budgets do not exist yet).
+``dispatch``).
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
 from slicewise.gateway.breaker import Breakers, State
 from slicewise.ledger import Transaction
+from slicewise.tenancy.budget import Usage
 
 SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120)
 """Request duration buckets: a cached or local answer in milliseconds, a long one in minutes."""
@@ -103,8 +105,29 @@ class Metrics:
                 registry=r,
             )
         )
+        budget = ("scope", "name", "period")
+        self.budget_spent = Gauge(
+            "slicewise_budget_spent_usd",
+            "Spend in the budget's current period, reservations in flight included, in USD.",
+            budget,
+            registry=r,
+        )
+        self.budget_limit = Gauge(
+            "slicewise_budget_limit_usd",
+            "The budget's limit per period, in USD.",
+            budget,
+            registry=r,
+        )
         if breakers is not None:
             r.register(BreakerCollector(breakers))
+
+    def budgets(self, usage: Sequence[Usage]) -> None:
+        """Budget gauges from ``Budgets.usage`` (read just before a scrape)."""
+        self.budget_spent.clear()
+        self.budget_limit.clear()
+        for use in usage:
+            self.budget_spent.labels(use.scope, use.name, use.period).set(float(use.spent))
+            self.budget_limit.labels(use.scope, use.name, use.period).set(float(use.limit))
 
     def record(
         self,

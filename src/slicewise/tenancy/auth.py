@@ -2,20 +2,28 @@
 
 Keys arrive as ``Authorization: Bearer KEY`` (OpenAI SDKs) or ``x-api-key: KEY`` (Anthropic
 SDKs). Lookups are kept for ``cache_seconds`` by the secret's hash, unknown keys included, so the
-hot path costs a dictionary read; a revoked key or a changed limit takes effect within that time.
+hot path costs a dictionary read; a changed limit takes effect within that time. Revocations are
+faster: ``watch`` polls the keys table's newest revocation time (one small query every
+``revocation_seconds``) and empties the cache when it moves, so a key revoked by any instance
+or by ``slicewise keys revoke`` stops working everywhere within that interval.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from collections.abc import Mapping
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from slicewise.errors import RequestError
 from slicewise.tenancy.budget import Principal
-from slicewise.tenancy.keys import SECRET_PREFIX, digest, lookup
+from slicewise.tenancy.keys import SECRET_PREFIX, digest, lookup, newest_revocation
+
+logger = logging.getLogger(__name__)
 
 MOST_CACHED = 10_000
 """Cached lookups before the cache is emptied (bounds what random keys can make it hold)."""
@@ -30,6 +38,30 @@ class Authenticator:
         self.engine = engine
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[Principal | None, float]] = {}
+        self._watcher: asyncio.Task[None] | None = None
+
+    def watch(self, every: float) -> None:
+        """Forget every cached lookup whenever a key is revoked (checked each ``every`` s)."""
+        self._watcher = asyncio.create_task(self._watch(every))
+
+    async def aclose(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+
+    async def _watch(self, every: float) -> None:
+        seen = await asyncio.to_thread(newest_revocation, self.engine)
+        while True:
+            await asyncio.sleep(every)
+            try:
+                latest = await asyncio.to_thread(newest_revocation, self.engine)
+            except SQLAlchemyError as exc:  # the database is away; the cache's TTL still holds
+                logger.warning("auth: could not check for revoked keys: %s", type(exc).__name__)
+                continue
+            if latest != seen:
+                self._cache.clear()
+                seen = latest
 
     async def identify(self, headers: Mapping[str, str]) -> Principal:
         """The principal of the request's key; ``RequestError`` 401 if it has none alive."""

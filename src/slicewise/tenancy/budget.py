@@ -61,6 +61,19 @@ class Ticket:
         return dataclasses.replace(done, tenant=key.tenant, key_id=key.id)
 
 
+@dataclass(frozen=True)
+class Usage:
+    """One budget's spend so far in its current period (reservations in flight included)."""
+
+    scope: str
+    """``tenant`` or ``key``."""
+    name: str
+    period: str
+    """``daily`` or ``monthly``."""
+    spent: Decimal
+    limit: Decimal
+
+
 REQUESTS = "rate:requests:"
 TOKENS = "rate:tokens:"
 
@@ -71,6 +84,8 @@ class Budgets:
         self.ledger = ledger
         self._seeded: dict[str, float] = {}
         self._settling: set[asyncio.Task[None]] = set()
+        self._watched: dict[str, Check] = {}
+        """Budgets this process has claimed against, each with its limit, for ``usage``."""
 
     async def claim(self, ticket: Ticket, ceiling: Decimal, tokens: int) -> None:
         """Reserve ``ceiling`` USD and count one request of ``tokens``; ``OverLimit`` if a
@@ -85,6 +100,7 @@ class Budgets:
             raise OverLimit(checks[refused].why, retry_after=checks[refused].retry_at - now)
         ticket.budgets = self
         ticket.reserved = [c.claim for c in spend]
+        self._watched.update((c.claim.key, c) for c in spend)
         ticket.tokens = next((c.claim for c in checks if c.claim.key.startswith(TOKENS)), None)
 
     def settle(self, ticket: Ticket, done: Transaction) -> None:
@@ -96,6 +112,18 @@ class Budgets:
         changes = [change for change in changes if change[1]]
         if changes:
             self._background(self._add(changes))
+
+    async def usage(self) -> list[Usage]:
+        """The budgets this process has seen in their current periods, read from the counters
+        (shared ones with Redis, so every instance reports the same numbers)."""
+        now = time.time()
+        self._watched = {k: c for k, c in self._watched.items() if c.claim.expires > now}
+        watched = list(self._watched.values())
+        found = await self.counters.values([check.claim.key for check in watched])
+        return [
+            Usage(*check.owner, check.period, _usd(value), _usd(check.claim.limit))
+            for check, value in zip(watched, found, strict=True)
+        ]
 
     async def aclose(self) -> None:
         if self._settling:
@@ -135,6 +163,8 @@ class Check:
     """A budget's ``tenant`` or ``key`` and its name."""
     since: float | None = None
     """A budget's period start, from which the ledger's spend seeds the counter."""
+    period: str = ""
+    """A budget's period: ``daily`` or ``monthly``."""
 
 
 def _spend_checks(who: Principal, amount: int, now: float) -> list[Check]:
@@ -147,7 +177,8 @@ def _spend_checks(who: Principal, amount: int, now: float) -> list[Check]:
                 continue
             claim = Claim(f"spend:{scope}:{name}:{period.tag}", amount, nano(usd), period.resets)
             why = _over_budget(scope, name, period, usd, amount, now)
-            found.append(Check(claim, why, period.resets, (scope, name), period.starts))
+            owner = (scope, name)
+            found.append(Check(claim, why, period.resets, owner, period.starts, period.name))
     return found
 
 
@@ -166,6 +197,10 @@ def _rate_checks(who: Principal, tokens: int, now: float) -> list[Check]:
         why = f"key {who.key.id} allows {limits.tpm} tokens per minute (this request: ~{tokens}); "
         found.append(Check(claim, why + retry, ends))
     return found
+
+
+def _usd(amount: int) -> Decimal:
+    return Decimal(amount) / NANO
 
 
 def _per_key(own: Limits, tenant: Limits) -> Limits:

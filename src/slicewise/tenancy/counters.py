@@ -42,6 +42,10 @@ class Counters(Protocol):
         """Set the counter to ``value`` unless it already exists."""
         ...
 
+    async def values(self, keys: Sequence[str]) -> list[int]:
+        """The counters' current values (0 for one that does not exist)."""
+        ...
+
     async def aclose(self) -> None: ...
 
 
@@ -67,6 +71,9 @@ class MemoryCounters:
         if key not in self._values:
             self._bump(key, value, expires)
         self._forget_expired()
+
+    async def values(self, keys: Sequence[str]) -> list[int]:
+        return [self._values.get(key, 0) for key in keys]
 
     async def aclose(self) -> None:
         self._values.clear()
@@ -124,6 +131,12 @@ class RedisCounters:
 
     async def seed(self, key: str, value: int, expires: float) -> None:
         await self._redis.set(self._prefix + key, value, nx=True, exat=int(expires) + 1)
+
+    async def values(self, keys: Sequence[str]) -> list[int]:
+        if not keys:
+            return []
+        found = await self._redis.mget([self._prefix + key for key in keys])
+        return [int(value or 0) for value in found]
 
     async def aclose(self) -> None:
         await self._redis.aclose()

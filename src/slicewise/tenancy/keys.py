@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 
 from slicewise.errors import ConfigError
 from slicewise.ledger.schema import api_keys, tenants
@@ -134,6 +134,13 @@ def revoke(engine: Engine, key_id: str) -> ApiKey:
     if done.rowcount == 0:
         raise ConfigError(f"key {key_id} was already revoked")
     return _key(row._mapping)
+
+
+def newest_revocation(engine: Engine) -> float | None:
+    """When the most recent revocation happened (None if none has): a cheap change marker."""
+    with engine.connect() as db:
+        found: float | None = db.scalar(select(func.max(api_keys.c.revoked)))
+    return found
 
 
 def lookup(engine: Engine, secret: str) -> tuple[ApiKey, Tenant] | None:
