@@ -179,6 +179,18 @@ def test_tokens_per_minute_from_the_tenant(gateway, tmp_path: Path) -> None:
     assert "allows 5 tokens per minute" in caught.value.message
 
 
+def test_tokens_per_minute_count_max_tokens_up_front(gateway, tmp_path: Path) -> None:
+    secret = new_key(tmp_path, key=Limits(tpm=1000))
+    server = gateway(auth=AUTH)
+    sdk = client(server, secret)
+    if 60 - time.time() % 60 < 2:  # do not straddle a minute's edge
+        time.sleep(2)
+    sdk.chat.completions.create(model="auto", messages=HI, max_tokens=400)  # settles to ~5
+    with pytest.raises(openai.RateLimitError) as caught:
+        sdk.chat.completions.create(model="auto", messages=HI, max_tokens=1000)
+    assert "allows 1000 tokens per minute" in caught.value.message
+
+
 def _redis_url() -> str:
     url = os.environ.get("SLICEWISE_TEST_REDIS", "redis://127.0.0.1:6379/0")
     redis = pytest.importorskip("redis")

@@ -33,7 +33,9 @@ def add_parser(commands: Any) -> None:
     listing.add_argument("--tenant", help="only this tenant's keys")
     listing.add_argument("--json", action="store_true", help="JSON for machines")
     listing.set_defaults(run=_list)
-    revoke = _action(actions, "revoke", "stop a key working (on every gateway within auth.revocation_seconds)")
+    revoke = _action(
+        actions, "revoke", "stop a key working (on every gateway within auth.revocation_seconds)"
+    )
     revoke.add_argument("key_id", metavar="KEY_ID", help="as `keys list` shows it: key_...")
     revoke.set_defaults(run=_revoke)
     tenant = _action(actions, "tenant", "create a tenant or set its budgets and rate limits")

@@ -40,7 +40,8 @@ class Guard:
         """Authorize, then claim the request's ceiling and tokens; 403 or 429 when refused."""
         self.authorize(ticket.principal, request, decided)
         most = ceiling(catalog, request, decided, self.default_output)
-        await self.budgets.claim(ticket, most, estimate_tokens(request))
+        tokens = estimate_tokens(request) + (request.max_tokens or 0)  # as OpenAI's limits count
+        await self.budgets.claim(ticket, most, tokens)
 
     async def aclose(self) -> None:
         await self.authenticator.aclose()

@@ -8,10 +8,12 @@ reservations (nothing, when providers respect ``max_tokens``). When the transact
 its ticket settles: the reservation is replaced by the actual cost (nothing, on failure), and the
 tokens counted by the answer's. Settling runs in the background; a ticket settles once.
 
-Known shortcomings: tokens per minute count the prompt at admission and the output only once the
-answer is in, so concurrent requests may pass that limit by their outputs; a request that ends
-in an unhandled error (a bug), or a stream whose client leaves before its first byte is sent,
-keeps its reservation until the period ends; a ticket with an expiry swept by a timer would fix
+Tokens per minute count the prompt and the request's ``max_tokens`` at admission, then the
+tokens actually used. Known shortcomings: a request without ``max_tokens`` counts its output
+only once the answer is in, so concurrent ones may pass that limit by their outputs; a request
+that ends in an unhandled error (a bug), or a stream whose client leaves before its first byte
+is sent, keeps its reservation until the period ends; a ticket with an expiry swept by a timer
+would fix
 both.
 """
 
