@@ -13,8 +13,7 @@ tokens actually used. Known shortcomings: a request without ``max_tokens`` count
 only once the answer is in, so concurrent ones may pass that limit by their outputs; a request
 that ends in an unhandled error (a bug), or a stream whose client leaves before its first byte
 is sent, keeps its reservation until the period ends; a ticket with an expiry swept by a timer
-would fix
-both.
+would fix both.
 """
 
 from __future__ import annotations
