@@ -1,4 +1,5 @@
-"""Ledger speed: sustained writes per second (SQLite, PostgreSQL), ``record()`` cost per call,
+"""Ledger speed: sustained writes per second (SQLite, PostgreSQL; by the writer process and by
+a writer thread), ``record()`` cost per call,
 and ``slicewise report`` over one million transactions (spread over 30 days; ``--since 7d`` and
 all of them, by each grouping). Prints JSON.
 
@@ -26,7 +27,7 @@ from sqlalchemy.exc import OperationalError
 from slicewise.ledger import Ledger, Transaction
 from slicewise.ledger.report import report
 from slicewise.ledger.schema import transactions
-from slicewise.ledger.store import row
+from slicewise.ledger.store import Writer, row
 
 MODELS = ("openai/gpt-4o-mini", "openai/gpt-4o", "anthropic/claude-3-5-haiku-latest")
 
@@ -54,11 +55,11 @@ def synthetic(i: int, now: float, rng: random.Random) -> Transaction:
     )
 
 
-def writes(url: str, journal: Path, count: int) -> dict[str, float]:
+def writes(url: str, journal: Path, count: int, writer: Writer, first: int) -> dict[str, float]:
     """Record ``count`` transactions as fast as possible; time until all are committed."""
     rng, now = random.Random(1), time.time()
-    batch = [synthetic(i, now, rng) for i in range(count)]
-    ledger = Ledger(url, journal)
+    batch = [synthetic(first + i, now, rng) for i in range(count)]
+    ledger = Ledger(url, journal, writer=writer)
     started = time.perf_counter()
     for tx in batch:
         ledger.record(tx)
@@ -101,7 +102,10 @@ def reports(url: str, journal: Path) -> dict[str, float]:
 def backend(url: str, args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as scratch:
         journal = Path(scratch) / "journal"
-        found: dict[str, Any] = writes(url, journal, args.writes)
+        found: dict[str, Any] = {
+            f"{writer}_writer": writes(url, journal, args.writes, writer, k * args.writes)
+            for k, writer in enumerate(("process", "thread"))
+        }
         found["fill_s"] = round(fill(url, journal, args.rows), 1)
         found["report_rows"] = args.rows
         found.update(reports(url, journal))
