@@ -18,9 +18,13 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from slicewise.upkeep.registry import Registry
+
     config = load_config(args.file)
     console.out.print(
         f"{args.file}: ok: {len(config.providers)} providers, {len(config.models)} models, "
         f"routes {', '.join(config.routes)}"
     )
+    for line in Registry.of(config).warnings():
+        console.out.print(f"{args.file}: warning: {line}")
     return 0
