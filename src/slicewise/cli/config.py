@@ -26,5 +26,5 @@ def run(args: argparse.Namespace) -> int:
         f"routes {', '.join(config.routes)}"
     )
     for line in Registry.of(config).warnings():
-        console.out.print(f"{args.file}: warning: {line}")
+        console.out.print(f"{args.file}: warning: {line}", soft_wrap=True)
     return 0
