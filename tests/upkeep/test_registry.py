@@ -82,9 +82,7 @@ def test_retired_without_replacement_or_with_fail_is_refused_by_name() -> None:
     registry = Registry.of(config(models=retiring(DAY, None)), lambda: DAY)
     with pytest.raises(RequestError, match=rf"{MINI} was retired on 2026-06-01; choose another"):
         registry.resolve(MINI)
-    strict = Registry.of(
-        config(models=retiring(DAY), registry={"retired": "fail"}), lambda: DAY
-    )
+    strict = Registry.of(config(models=retiring(DAY), registry={"retired": "fail"}), lambda: DAY)
     with pytest.raises(RequestError, match=rf"{MINI} was retired on 2026-06-01; use {BIG}"):
         strict.resolve(MINI)
 
