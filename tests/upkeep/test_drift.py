@@ -8,10 +8,12 @@ from decimal import Decimal
 from typing import Any
 
 import httpx2 as httpx
+import orjson
 import pytest
 from sqlalchemy import select
 
 from slicewise.chat import ChatRequest, ChatResponse, Message, ResponseFormat, ToolCall
+from slicewise.cli.main import main
 from slicewise.ledger.schema import shadow_comparisons
 from slicewise.upkeep import agreement
 from slicewise.upkeep.estimate import Estimate, wilson
@@ -52,7 +54,10 @@ def settled(server: Any, route: str, count: int, timeout: float = 15) -> Any:
 
 
 def test_disagreeing_reference_lowers_quality_and_fires_the_alert(
-    gateway: Any, fake_upstream: FakeUpstream, caplog: pytest.LogCaptureFixture
+    gateway: Any,
+    fake_upstream: FakeUpstream,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     server = gateway(drift=drift())
     fake_upstream.script(*[ok("something else entirely")] * 4, model="gpt-4o")
@@ -86,6 +91,15 @@ def test_disagreeing_reference_lowers_quality_and_fires_the_alert(
     }
     # 4 words in, 3 out at $2.5/$10 per Mtok
     assert all(r.cost_usd == Decimal("0.00004") for r in rows)
+
+    url = ledger.engine.url.render_as_string()
+    assert main(["report", "--ledger", url, "--drift", "--json"]) == 0
+    (route,) = orjson.loads(capsys.readouterr().out)
+    assert (route["route"], route["samples"], route["agreement"]) == ("explicit", 4, 0.0)
+    assert (route["cost_usd"], route["reference"]) == ("0.00016", BIG)
+    assert main(["report", "--ledger", url, "--by", "route"]) == 0
+    shown = capsys.readouterr().out
+    assert "drift: agreement with the reference model" in shown and "0.000160" in shown
 
 
 def test_agreeing_reference_keeps_quality_and_no_alert(

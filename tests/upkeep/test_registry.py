@@ -14,8 +14,8 @@ import pytest
 from slicewise.cli.main import main
 from slicewise.config.load import validate
 from slicewise.errors import ConfigError, RequestError
-from slicewise.upkeep.registry import Registry
 from slicewise.upkeep.prices import today
+from slicewise.upkeep.registry import Registry
 from tests.fakes.upstream import FakeUpstream
 
 DAY = date(2026, 6, 1)
