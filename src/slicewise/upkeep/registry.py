@@ -67,6 +67,14 @@ class Registry:
     on_retired: Literal["redirect", "fail"] = "redirect"
     today: Callable[[], date] = utc_today
     _warned: set[tuple[str, date]] = field(default_factory=set)
+    _settled: dict[str, Resolved] = field(default_factory=dict)
+    """Configured names no retirement touches, resolved once (a frozen dataclass costs ~0.5 µs
+    to build; a dict hit ~50 ns, on every request)."""
+
+    def __post_init__(self) -> None:
+        for name, target in self.aliases.items():
+            if target not in self.lifecycles:
+                self._settled[name] = Resolved(target, name)
 
     @classmethod
     def of(cls, config: Config, today: Callable[[], date] = utc_today) -> Registry:
@@ -77,16 +85,23 @@ class Registry:
             for m in config.models
             if m.retires is not None
         }
-        return cls(
+        registry = cls(
             dict(config.aliases),
             lifecycles,
             config.registry.warn_days,
             config.registry.retired,
             today,
         )
+        for name in (*(m.name for m in config.models), *config.routes):
+            if name not in lifecycles:
+                registry._settled[name] = Resolved(name)
+        return registry
 
     def resolve(self, name: str) -> Resolved:
         """Where a request naming ``name`` goes; ``RequestError`` if to a retired model."""
+        settled = self._settled.get(name)
+        if settled is not None:
+            return settled
         target = self.aliases.get(name, name)
         alias = name if target != name else None
         if not self.lifecycles or target not in self.lifecycles:
