@@ -113,6 +113,20 @@ def test_agreeing_reference_keeps_quality_and_no_alert(
     assert total(scrape(server), "slicewise_drift_alert", route="explicit") == 0
 
 
+def test_alert_when_upper_waits_for_the_interval(gateway: Any, fake_upstream: FakeUpstream) -> None:
+    server = gateway(drift=drift(alert_when="upper", min_samples=1))
+    fake_upstream.script(ok(), ok("no"), ok("no"), ok("no"), model="gpt-4o")  # ok(): agrees
+    for _ in range(2):
+        chat(server)
+    state = settled(server, "explicit", 2)
+    assert state.estimate.mean == 0.5 and state.estimate.interval()[1] > 0.8
+    assert not state.alerting  # the mean is below 0.8, but it could still be above
+    chat(server)
+    chat(server)
+    state = settled(server, "explicit", 4)
+    assert state.estimate.interval()[1] < 0.8 and state.alerting
+
+
 def test_the_daily_budget_stops_sampling(gateway: Any, fake_upstream: FakeUpstream) -> None:
     # a shadow call costs $0.00005 (4 words in, 4 echoed out): the second passes the cap
     server = gateway(drift=drift(daily_usd="0.00007"))

@@ -65,6 +65,11 @@ class DriftConfig(_Strict):
     rubric: str | None = None
     target: float = Field(0.8, ge=0, le=1)
     min_samples: int = Field(20, ge=1, description="samples before an alert may fire")
+    alert_when: Literal["mean", "upper"] = Field(
+        "mean",
+        description="mean: the estimate is below the target; upper: so is the upper end of its "
+        "95% interval (fewer false alarms, later alerts)",
+    )
     window: int = Field(200, ge=1, description="latest samples the estimate is over")
     queue: int = Field(256, ge=1, description="samples waiting; more are dropped and counted")
     workers: int = Field(2, ge=1, le=32, description="shadow calls in flight at once")

@@ -249,9 +249,9 @@ class Drift:
         mean, rule = state.estimate.mean, state.rule
         if mean is None or state.estimate.count < self.settings.min_samples:
             return
-        below = mean < rule.target
+        low, high = state.estimate.interval()
+        below = (high if self.settings.alert_when == "upper" else mean) < rule.target
         if below and not state.alerting:
-            low, high = state.estimate.interval()
             logger.warning(
                 "drift alert: route %s agrees with %s on %.3f of %d sampled requests "
                 "(95%% interval %.3f-%.3f), below its target %.3f",
