@@ -45,15 +45,15 @@ def _table(rows: list[Any]) -> None:
     from rich.table import Table
 
     table = Table(title="models")
-    for name in ("model", "aliases", "in $/Mtok", "out $/Mtok", "price from", "context"):
-        table.add_column(name, justify="right" if "$" in name or name == "context" else "left")
+    table.add_column("model (aliases)", no_wrap=True)
+    for name in ("in $/Mtok", "out $/Mtok", "price from", "context"):
+        table.add_column(name, justify="left" if name == "price from" else "right")
     table.add_column("status")
     table.add_column("replaced by")
     for row in rows:
         plain = _plain(row)
         table.add_row(
-            row.name + (f" ({row.version})" if row.version else ""),
-            ", ".join(row.aliases) or "-",
+            row.name + (f" ({', '.join(row.aliases)})" if row.aliases else ""),
             plain["input_usd_per_mtok"] or "unknown",
             plain["output_usd_per_mtok"] or "unknown",
             row.price_source + (f"; {row.next_price}" if row.next_price else ""),

@@ -143,6 +143,13 @@ class Registry:
             if life.status(day, self.warn_days) != "active"
         ]
 
+    def announce(self) -> None:
+        """Log each retiring or retired model (once a day, like a request using it would)."""
+        day = self.today()
+        for life in self.lifecycles.values():
+            if life.status(day, self.warn_days) != "active":
+                self._warn_once(life, day)
+
     def status(self, name: str, day: date | None = None) -> tuple[Status, Lifecycle | None]:
         life = self.lifecycles.get(name)
         if life is None:

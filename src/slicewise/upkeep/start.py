@@ -18,8 +18,7 @@ logger = logging.getLogger(__name__)
 
 def started(config: Config, catalog: Catalog, ledger: Ledger, metrics: Metrics) -> Drift | None:
     """Run at start inside the event loop; returns the drift sampler when any route has one."""
-    for line in catalog.registry.warnings():
-        logger.warning("%s", line)
+    catalog.registry.announce()
     if not isinstance(ledger, NullLedger):
         _snapshot(catalog, ledger)
     drift = Drift(config, catalog, None if isinstance(ledger, NullLedger) else ledger.engine)
