@@ -168,6 +168,14 @@ def test_a_judge_grades_agreement(gateway: Any, fake_upstream: FakeUpstream) -> 
     assert state.alerting  # 0.7 < 0.8 with one sample, min_samples 1
 
 
+def test_the_reference_itself_is_not_sampled(gateway: Any, fake_upstream: FakeUpstream) -> None:
+    server = gateway(drift=drift())
+    chat(server, model=BIG)
+    chat(server)
+    state = settled(server, "explicit", 1)
+    assert state.estimate.total == 1 and fake_upstream.calls["gpt-4o"] == 2
+
+
 def test_drift_on_a_route_and_off_elsewhere(gateway: Any, fake_upstream: FakeUpstream) -> None:
     routes = {"auto": {"target": "0.9"}, "pair": {"candidates": [MINI, HAIKU], "target": "0.5"}}
     settings = drift(share=0.0, routes={"pair": {"share": 1.0}})

@@ -143,6 +143,7 @@ models:
   - name: openai/my-finetune
 aliases:
   fast: openai/gpt-4o-mini-2024-07-18
+drift: {share: 0.01, reference: openai/my-finetune}
 """
 
 
@@ -171,3 +172,4 @@ def test_models_command_lists_price_source_and_status(
     checked = capsys.readouterr().out
     assert "warning: model openai/gpt-4o-mini-2024-07-18 retires on" in checked
     assert "warning: model openai/gpt-3.5-turbo-0613 was retired on 2024-09-13" in checked
+    assert "warning: drift.routes.auto: reference openai/my-finetune has no known price" in checked

@@ -167,6 +167,8 @@ class Drift:
         state = self.routes.get(route)
         if state is None or request.stream or self.draw() >= state.rule.share:
             return None
+        if served_model == state.rule.reference:  # it would only agree with itself
+            return None
         if state.over_budget(self.today()):
             state.dropped["budget"] += 1
             return None

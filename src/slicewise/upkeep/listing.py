@@ -127,3 +127,19 @@ def _format(price_in: Decimal | None, price_out: Decimal | None) -> str:
 
 def _money(value: Decimal) -> str:
     return format(value.normalize(), "f")
+
+
+def drift_warnings(config: Config, day: date) -> list[str]:
+    """Routes whose drift cannot run: a capped reference or judge without a known price."""
+    from slicewise.upkeep.drift import rules
+
+    lines = []
+    for route, rule in rules(config).items():
+        for role, name in (("reference", rule.reference), ("judge", rule.judge)):
+            model = config.model(name)
+            if rule.daily_usd is not None and model and not priced(model).on(day).known:
+                lines.append(
+                    f"drift.routes.{route}: {role} {name} has no known price, so its daily_usd "
+                    "cap cannot hold and the route is not sampled; price it or set daily_usd: null"
+                )
+    return lines
