@@ -96,29 +96,27 @@ class Sample:
 
 def rules(config: Config) -> dict[str, Rule]:
     """Each route's effective drift rule (its own settings over the global ones)."""
-    drift, out = config.drift, {}
-    for route in (*config.routes, "explicit"):
-        own = drift.routes.get(route)
+    found = {route: _rule(config, route) for route in (*config.routes, "explicit")}
+    return {route: rule for route, rule in found.items() if rule is not None}
 
-        def pick(key: str, own: DriftRoute | None = own) -> Any:
-            return _pick(drift, own, key)
 
-        reference = pick("reference")
-        if pick("share") <= 0 or reference is None:
-            continue
-        reference = config.aliases.get(reference, reference)
-        judge = pick("judge") or reference
-        out[route] = Rule(
-            route,
-            pick("share"),
-            reference,
-            pick("daily_usd"),
-            pick("compare"),
-            config.aliases.get(judge, judge),
-            pick("rubric") or "",
-            pick("target"),
-        )
-    return out
+def _rule(config: Config, route: str) -> Rule | None:
+    drift, own = config.drift, config.drift.routes.get(route)
+    values = {key: _pick(drift, own, key) for key in DriftRoute.model_fields}
+    if values["share"] <= 0 or values["reference"] is None:
+        return None
+    reference = config.aliases.get(values["reference"], values["reference"])
+    judge = values["judge"] or reference
+    return Rule(
+        route,
+        values["share"],
+        reference,
+        values["daily_usd"],
+        values["compare"],
+        config.aliases.get(judge, judge),
+        values["rubric"] or "",
+        values["target"],
+    )
 
 
 class Drift:
