@@ -75,6 +75,7 @@ def test_disagreeing_reference_lowers_quality_and_fires_the_alert(
     samples = scrape(server)
     assert total(samples, "slicewise_drift_alert", route="explicit") == 1
     assert total(samples, "slicewise_drift_quality", route="explicit") == 0
+    assert total(samples, "slicewise_drift_margin", route="explicit") == -0.8
     assert total(samples, "slicewise_drift_samples_total", route="explicit") == 4
     assert total(samples, "slicewise_drift_quality_upper", route="explicit") < 0.8
     assert total(samples, "slicewise_drift_cost_usd_total", route="explicit") > 0

@@ -39,7 +39,7 @@ from starlette.background import BackgroundTask
 from slicewise.chat import ChatRequest, ChatResponse
 from slicewise.config.schema import Config
 from slicewise.config.upkeep import DriftConfig, DriftRoute
-from slicewise.errors import UpstreamError
+from slicewise.errors import SlicewiseError
 from slicewise.gateway import errors as error_table
 from slicewise.gateway.catalog import Catalog, Model
 from slicewise.upkeep import agreement, shadows
@@ -203,7 +203,7 @@ class Drift:
         shadow = replace(sample.request, model=reference.name, stream=False)
         try:
             answer = await self._call(reference, shadow)
-        except UpstreamError as exc:
+        except SlicewiseError as exc:  # an upstream failure, or a request it cannot carry
             state.errors += 1
             await self._record(sample, reference, arrived, started, None, None, exc)
             return
@@ -230,7 +230,7 @@ class Drift:
         )
         try:
             reply = await self._call(judge, ask)
-        except UpstreamError as exc:
+        except SlicewiseError as exc:
             logger.warning("drift: judge %s failed: %s", judge.name, exc)
             return None, None
         return agreement.judge_score(reply), judge.cost(reply.usage, time.time())
@@ -277,7 +277,7 @@ class Drift:
         started: float,
         answer: ChatResponse | None,
         cost: Decimal | None,
-        error: UpstreamError | None,
+        error: SlicewiseError | None,
         score: float | None = None,
     ) -> None:
         """Into the ledger's shadow comparisons (through a thread: the loop serves requests)."""

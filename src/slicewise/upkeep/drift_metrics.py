@@ -12,8 +12,9 @@ Family = GaugeMetricFamily | CounterMetricFamily
 
 
 class DriftCollector:
-    """Per route: estimated quality (agreement with the reference) and its interval, target,
-    alert, samples, shadow cost, errors, and samples dropped (queue full, budget)."""
+    """Per route: estimated quality (agreement with the reference) and its interval, its
+    margin over the target (the drift), target, alert, samples, shadow cost, errors, and
+    samples dropped (queue full, budget)."""
 
     def __init__(self, drift: Drift) -> None:
         self.drift = drift
@@ -23,7 +24,7 @@ class DriftCollector:
 
     def collect(self) -> Iterable[Metric]:
         families = self._families()
-        quality, low, high, target, alert, samples, cost, errors, dropped = families
+        quality, low, high, margin, target, alert, samples, cost, errors, dropped = families
         for route, state in self.drift.routes.items():
             mean = state.estimate.mean
             lower, upper = state.estimate.interval()
@@ -31,6 +32,7 @@ class DriftCollector:
                 quality.add_metric([route], mean)
                 low.add_metric([route], lower)
                 high.add_metric([route], upper)
+                margin.add_metric([route], mean - state.rule.target)
             target.add_metric([route], state.rule.target)
             alert.add_metric([route], float(state.alerting))
             samples.add_metric([route], state.estimate.total)
@@ -47,6 +49,7 @@ class DriftCollector:
             _gauge("quality", "Estimated quality: mean agreement with the reference model.", route),
             _gauge("quality_lower", "Lower end of the estimate's 95% Wilson interval.", route),
             _gauge("quality_upper", "Upper end of the estimate's 95% Wilson interval.", route),
+            _gauge("margin", "Estimated quality minus the target: negative is below.", route),
             _gauge("target", "Agreement below which the route's drift alert fires.", route),
             _gauge("alert", "1 while the route's estimated quality is below its target.", route),
             CounterMetricFamily(
