@@ -73,6 +73,14 @@ def test_retiring_warns_once_a_day_then_redirects(caplog: pytest.LogCaptureFixtu
     assert registry.status(MINI) == ("retired", registry.lifecycles[MINI])
 
 
+def test_replacements_chain_and_aliases_follow_them() -> None:
+    models = retiring(DAY)
+    models[1] |= {"retires": DAY.isoformat(), "replaced_by": HAIKU}  # gpt-4o goes too
+    registry = Registry.of(config(models=models, aliases={"fast": MINI}), lambda: DAY)
+    resolved = registry.resolve("fast")
+    assert (resolved.name, resolved.alias, resolved.redirected_from) == (HAIKU, "fast", MINI)
+
+
 def test_far_from_retirement_is_quiet() -> None:
     registry = Registry.of(config(models=retiring(DAY)), lambda: DAY - timedelta(days=31))
     assert registry.warnings() == [] and registry.status(MINI)[0] == "active"
