@@ -116,6 +116,8 @@ def test_gateway_serves_aliases_and_redirects_retired_models(
     assert rows[MINI]["model"] == BIG
     assert rows[MINI]["extra"]["redirected_from"] == MINI
     assert fake_upstream.calls["gpt-4o-mini"] == 0
+    listed = [m["id"] for m in httpx.get(server.url + "/v1/models", timeout=10).json()["data"]]
+    assert listed[:2] == ["auto", "fast"] and MINI in listed
 
 
 def test_gateway_refuses_a_retired_model_without_replacement(gateway: Any) -> None:

@@ -558,6 +558,7 @@ async def _aclose(events: Any) -> None:
 def _models_body(gw: Gateway) -> bytes:
     created = int(gw.started)
     entries = [_entry(name, created, "slicewise") for name in gw.catalog.routes]
+    entries += [_entry(name, created, "slicewise") for name in gw.catalog.registry.aliases]
     entries += [_entry(name, created, m.provider) for name, m in gw.catalog.models.items()]
     return orjson.dumps(
         {
