@@ -48,6 +48,8 @@ def test_an_alias_names_a_model_for_requests_and_routes() -> None:
     assert registry.resolve("fast").name == MINI and registry.resolve("fast").alias == "fast"
     assert registry.resolve(BIG).name == BIG and registry.resolve(BIG).alias is None
     assert registry.route("pair", cfg.routes["pair"]).candidates == (MINI, BIG)
+    trained = cfg.routes["pair"].model_copy(update={"aliases": {"small": "fast"}})
+    assert registry.route("pair", trained).aliases == {"small": MINI}
 
 
 def test_an_alias_to_nothing_is_a_config_error() -> None:

@@ -119,20 +119,21 @@ class Registry:
         return Resolved(target, alias, redirected_from)
 
     def route(self, name: str, config: RouteConfig) -> RouteConfig:
-        """A route's configuration with aliases resolved and retired models replaced (at start)."""
-        candidates = self._current(name, "candidates", config.candidates)
-        fallback = self._current(name, "fallback", config.fallback)
+        """A route's configuration with aliases resolved and retired models replaced (at start).
+
+        A trained router's model names map through ``routes.NAME.aliases`` to gateway models,
+        which may themselves be registry aliases: pointing ``fast`` at a new dated version
+        moves the router's ``fast`` model with it, without retraining."""
         baseline = None if config.baseline is None else self._now(config.baseline)
-        baseline = baseline or config.baseline
-        if (candidates, fallback, baseline) == (
-            config.candidates,
-            config.fallback,
-            config.baseline,
-        ):
+        update = {
+            "candidates": self._current(name, "candidates", config.candidates),
+            "fallback": self._current(name, "fallback", config.fallback),
+            "baseline": baseline or config.baseline,
+            "aliases": {k: self._now(v) or v for k, v in config.aliases.items()},
+        }
+        if all(getattr(config, key) == value for key, value in update.items()):
             return config
-        return config.model_copy(
-            update={"candidates": candidates, "fallback": fallback, "baseline": baseline}
-        )
+        return config.model_copy(update=update)
 
     def warnings(self, day: date | None = None) -> list[str]:
         """A line for each model retiring soon or retired."""
