@@ -1,3 +1,5 @@
-from tests.gateway.conftest import fake_upstream, fake_upstream_session, gateway
+from __future__ import annotations
 
-__all__ = ["fake_upstream", "fake_upstream_session", "gateway"]
+from tests.fakes.fixtures import fake_upstream, fake_upstream_session
+
+__all__ = ["fake_upstream", "fake_upstream_session"]

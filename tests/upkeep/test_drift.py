@@ -18,7 +18,10 @@ from slicewise.ledger.schema import shadow_comparisons
 from slicewise.upkeep import agreement
 from slicewise.upkeep.estimate import Estimate, wilson
 from tests.fakes.upstream import FakeUpstream, hang, ok
+from tests.gateway import conftest as gateway_fixtures
 from tests.gateway.test_metrics import scrape, total
+
+gateway = gateway_fixtures.gateway  # the running-gateway fixture (tests/gateway)
 
 MINI, BIG, HAIKU = "openai/gpt-4o-mini", "openai/gpt-4o", "anthropic/claude-3-5-haiku-latest"
 

@@ -25,6 +25,9 @@ from slicewise.gateway.record import Recorder
 from slicewise.ledger import Ledger
 from slicewise.upkeep import snapshot
 from slicewise.upkeep.prices import priced
+from tests.gateway import conftest as gateway_fixtures
+
+gateway = gateway_fixtures.gateway  # the running-gateway fixture (tests/gateway)
 
 CHANGE = date(2026, 3, 1)
 MODEL = ModelConfig(

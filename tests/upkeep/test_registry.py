@@ -17,6 +17,9 @@ from slicewise.errors import ConfigError, RequestError
 from slicewise.upkeep.prices import today
 from slicewise.upkeep.registry import Registry
 from tests.fakes.upstream import FakeUpstream
+from tests.gateway import conftest as gateway_fixtures
+
+gateway = gateway_fixtures.gateway  # the running-gateway fixture (tests/gateway)
 
 DAY = date(2026, 6, 1)
 MINI, BIG, HAIKU = "openai/gpt-4o-mini", "openai/gpt-4o", "anthropic/claude-3-5-haiku-latest"
