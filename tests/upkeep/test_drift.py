@@ -14,6 +14,8 @@ from sqlalchemy import select
 
 from slicewise.chat import ChatRequest, ChatResponse, Message, ResponseFormat, ToolCall
 from slicewise.cli.main import main
+from slicewise.config.load import validate
+from slicewise.errors import ConfigError
 from slicewise.ledger.schema import shadow_comparisons
 from slicewise.upkeep import agreement
 from slicewise.upkeep.estimate import Estimate, wilson
@@ -223,3 +225,16 @@ def test_judge_scores_and_wilson_interval() -> None:
     for score in (0.0, 1.0, 1.0, 1.0):
         estimate.add(score)
     assert (estimate.mean, estimate.count, estimate.total) == (1.0, 3, 4)
+
+
+def test_drift_config_errors_name_the_field() -> None:
+    base: dict[str, Any] = {
+        "providers": {"openai": {"kind": "openai"}},
+        "models": [{"name": MINI, "input_usd_per_mtok": 1, "output_usd_per_mtok": 1}],
+    }
+    with pytest.raises(ConfigError, match=r"drift\.reference: drift samples traffic"):
+        validate(base | {"drift": {"share": 0.1}}, {}, "t.yaml")
+    with pytest.raises(ConfigError, match=r"drift\.routes\.nope: no route 'nope'"):
+        validate(base | {"drift": {"routes": {"nope": {"share": 1}}}}, {}, "t.yaml")
+    with pytest.raises(ConfigError, match=r"drift\.reference: model 'openai/x' is not configured"):
+        validate(base | {"drift": {"share": 0.1, "reference": "openai/x"}}, {}, "t.yaml")
