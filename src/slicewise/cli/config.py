@@ -18,9 +18,15 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from slicewise.upkeep.listing import drift_warnings
+    from slicewise.upkeep.prices import today
+    from slicewise.upkeep.registry import Registry
+
     config = load_config(args.file)
     console.out.print(
         f"{args.file}: ok: {len(config.providers)} providers, {len(config.models)} models, "
         f"routes {', '.join(config.routes)}"
     )
+    for line in [*Registry.of(config).warnings(), *drift_warnings(config, today())]:
+        console.out.print(f"{args.file}: warning: {line}", soft_wrap=True)
     return 0

@@ -27,6 +27,11 @@ def add_parser(commands: Any) -> None:
     p.add_argument("--since", default="7d", type=since, help="e.g. 30m, 24h, 7d, 4w or all")
     p.add_argument("--by", default="day", choices=GROUPINGS, help="grouping (default day)")
     p.add_argument("--tenant", help="only this tenant's transactions")
+    p.add_argument(
+        "--drift",
+        action="store_true",
+        help="only the drift report: per route, agreement with the reference model",
+    )
     form = p.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="JSON for machines")
     form.add_argument("--csv", action="store_true", help="CSV for machines")
@@ -47,6 +52,7 @@ def since(value: str) -> float | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from slicewise.cli import drift_section
     from slicewise.config import load_config
     from slicewise.ledger.engine import open_engine
     from slicewise.ledger.migrations import migrate
@@ -56,15 +62,20 @@ def run(args: argparse.Namespace) -> int:
     engine = open_engine(url)
     try:
         migrate(engine)  # an empty or older ledger reports like a current one
+        if args.drift:
+            drift_section.show(engine, args.since, args.json, quiet_when_empty=False)
+            return 0
         rows = report(engine, args.since, args.by, args.tenant)
+        if args.json:
+            print_json([_plain(row) for row in rows])
+        elif args.csv:
+            _csv(rows)
+        else:
+            _table(rows, args.by)
+            if args.tenant is None:  # shadow calls belong to no tenant
+                drift_section.show(engine, args.since, False, quiet_when_empty=True)
     finally:
         engine.dispose()
-    if args.json:
-        print_json([_plain(row) for row in rows])
-    elif args.csv:
-        _csv(rows)
-    else:
-        _table(rows, args.by)
     return 0
 
 

@@ -5,10 +5,13 @@ Secrets never live in the file: a provider names the environment variable holdin
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from slicewise.config.upkeep import DriftConfig, PriceChange, RegistryConfig
 
 ProviderKind = Literal["openai", "anthropic", "local"]
 Capability = Literal["tools", "json", "stream"]
@@ -44,6 +47,20 @@ class ModelConfig(_Strict):
     max_output_tokens: int | None = Field(None, gt=0)
     tier: int | None = Field(None, ge=0, description="expected ability, higher is stronger")
     capabilities: tuple[Capability, ...] = ("tools", "json", "stream")
+    version: str | None = Field(None, description="the provider's dated version, if any")
+    retires: date | None = Field(None, description="UTC day the provider retires the model")
+    replaced_by: str | None = Field(None, description="model requests go to once retired")
+    prices: tuple[PriceChange, ...] = Field(
+        (), description="dated price changes: [{from: DATE, input: USD/Mtok, output: USD/Mtok}]"
+    )
+
+    @field_validator("prices")
+    @classmethod
+    def _dated(cls, value: tuple[PriceChange, ...]) -> tuple[PriceChange, ...]:
+        days = [change.effective for change in value]
+        if days != sorted(set(days)):
+            raise ValueError("price changes must be in date order, one per date")
+        return value
 
     @field_validator("name")
     @classmethod
@@ -147,10 +164,18 @@ class Config(_Strict):
     auth: AuthConfig = Field(default_factory=AuthConfig)
     budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)
     redis: RedisConfig = Field(default_factory=RedisConfig)
+    aliases: dict[str, str] = Field(
+        default_factory=dict, description="a name clients and routes may use -> provider/model"
+    )
+    registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    drift: DriftConfig = Field(default_factory=DriftConfig)
 
     @model_validator(mode="after")
     def _references(self) -> Config:
-        names = {m.name for m in self.models}
+        from slicewise.config.registry import check_registry
+
+        check_registry(self)
+        names = {m.name for m in self.models} | set(self.aliases)
         for i, model in enumerate(self.models):
             if model.provider not in self.providers:
                 raise _at(

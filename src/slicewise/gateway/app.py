@@ -41,6 +41,8 @@ from slicewise.gateway.record import Recorder
 from slicewise.gateway.retry import RetryPolicy
 from slicewise.ledger import Ledger, NullLedger
 from slicewise.tenancy.budget import Ticket
+from slicewise.upkeep import start as upkeep
+from slicewise.upkeep.drift import Drift
 
 logger = logging.getLogger(__name__)
 JSON = "application/json"
@@ -59,6 +61,8 @@ class Gateway:
     """Keys, budgets and rate limits; ``None`` when ``auth.required`` is off."""
     ticket: Ticket | None = None
     """Set on a request's own view of the gateway (see ``_identified``)."""
+    drift: Drift | None = None
+    """Samples served requests into shadow comparisons; ``None`` when no route has drift."""
 
     def ready(self, model: str) -> bool:
         """Whether ``model``'s breaker would let a call through (a peek; takes no probe)."""
@@ -99,6 +103,8 @@ def _lifespan(
             with _settled_heap():
                 yield
         finally:
+            if gateway.drift is not None:
+                await gateway.drift.aclose()
             await gateway.catalog.aclose()
             if gateway.guard is not None:
                 await gateway.guard.aclose()
@@ -227,7 +233,10 @@ async def _open(config: Config, env: dict[str, str] | None) -> Gateway:
         "slicewise gateway: %d models, routes %s", len(catalog.models), ", ".join(catalog.routes)
     )
     guard = await open_guard(config, recorder.ledger)
-    return Gateway(config, catalog, dispatcher, recorder, breakers, metrics, guard=guard)
+    drift = upkeep.started(config, catalog, recorder.ledger, metrics)
+    return Gateway(
+        config, catalog, dispatcher, recorder, breakers, metrics, guard=guard, drift=drift
+    )
 
 
 def new_id() -> str:
@@ -275,10 +284,14 @@ async def chat(gw: Gateway, http: Request, protocol: Protocol) -> Response:
         request_id, arrived, started, protocol, request, decided, served, response.usage
     )
     body = protocol.render(response, request_id, int(arrived))
+    shadow = None  # a drift sample is queued after the response is sent, never before
+    if gw.drift is not None:
+        shadow = gw.drift.sample(decided.route, request_id, request, served.model.name, response)
     return Response(
         body,
         media_type=JSON,
         headers=_headers(request_id, decided, served.model.name, _money(cost)),
+        background=shadow,
     )
 
 
@@ -553,6 +566,7 @@ async def _aclose(events: Any) -> None:
 def _models_body(gw: Gateway) -> bytes:
     created = int(gw.started)
     entries = [_entry(name, created, "slicewise") for name in gw.catalog.routes]
+    entries += [_entry(name, created, "slicewise") for name in gw.catalog.registry.aliases]
     entries += [_entry(name, created, m.provider) for name, m in gw.catalog.models.items()]
     return orjson.dumps(
         {

@@ -42,7 +42,7 @@ class Calls:
     output_tokens: int = 0
 
     def add(self, stage: int, served: Served, response: ChatResponse) -> None:
-        cost = served.model.cost(response.usage)
+        cost = served.model.cost(response.usage, time.time())  # the price of today
         usage = response.usage or Usage(0, 0)
         self.made.append(
             {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
@@ -18,13 +18,14 @@ from pathlib import Path
 from slicewise.cards import ModelCard
 from slicewise.chat import Usage
 from slicewise.config import Config, ModelConfig, ProviderConfig, RouteConfig
-from slicewise.config.prices import lookup
 from slicewise.errors import ConfigError
 from slicewise.providers.base import Provider
 from slicewise.routing.artifact import load as load_router
 from slicewise.routing.coldstart import ColdStartRouter
 from slicewise.routing.router import Router
 from slicewise.routing.target import Target, parse_target
+from slicewise.upkeep.prices import Priced, day_of, priced, today
+from slicewise.upkeep.registry import Registry, Resolved
 
 logger = logging.getLogger(__name__)
 MILLION = Decimal(1_000_000)
@@ -44,20 +45,23 @@ class Model:
     tier: int | None = None
     capabilities: frozenset[str] = frozenset({"tools", "json", "stream"})
     price_source: str = "config"
+    history: Priced | None = None
+    """Every price with its day, when the price changes; the fields above are today's."""
 
     @property
     def priced(self) -> bool:
         return self.input_usd_per_mtok is not None and self.output_usd_per_mtok is not None
 
-    def cost(self, usage: Usage | None) -> Decimal | None:
-        """Exact cost of a call; ``None`` when the price or the usage is unknown."""
-        if usage is None or not self.priced:
+    def cost(self, usage: Usage | None, at: float | None = None) -> Decimal | None:
+        """Exact cost of a call at the price in force at Unix time ``at`` (default: today's);
+        ``None`` when the price or the usage is unknown."""
+        price_in, price_out = self.input_usd_per_mtok, self.output_usd_per_mtok
+        if at is not None and self.history is not None:
+            version = self.history.on(day_of(at))
+            price_in, price_out = version.input_usd_per_mtok, version.output_usd_per_mtok
+        if usage is None or price_in is None or price_out is None:
             return None
-        assert self.input_usd_per_mtok is not None and self.output_usd_per_mtok is not None
-        return (
-            usage.input_tokens * self.input_usd_per_mtok
-            + usage.output_tokens * self.output_usd_per_mtok
-        ) / MILLION
+        return (usage.input_tokens * price_in + usage.output_tokens * price_out) / MILLION
 
     def card(self) -> ModelCard:
         return ModelCard(
@@ -93,6 +97,11 @@ class Catalog:
     models: dict[str, Model]
     providers: dict[str, Provider]
     routes: dict[str, Route]
+    registry: Registry = field(default_factory=Registry)
+
+    def resolve(self, name: str) -> Resolved:
+        """The model or route a requested name stands for (alias, retirement)."""
+        return self.registry.resolve(name)
 
     def model(self, name: str) -> Model | None:
         """A configured model, or an ad-hoc one at a configured provider (``provider/id``)."""
@@ -121,8 +130,11 @@ async def build(config: Config, env: Mapping[str, str] | None = None) -> Catalog
                 models.setdefault(
                     f"{name}/{upstream}", _model(ModelConfig(name=f"{name}/{upstream}"))
                 )
-    routes = {name: _route(name, r, models) for name, r in config.routes.items()}
-    return Catalog(models, providers, routes)
+    registry = Registry.of(config)
+    routes = {
+        name: _route(name, registry.route(name, r), models) for name, r in config.routes.items()
+    }
+    return Catalog(models, providers, routes, registry)
 
 
 def make_provider(name: str, config: ProviderConfig, env: Mapping[str, str]) -> Provider:
@@ -158,26 +170,22 @@ def make_provider(name: str, config: ProviderConfig, env: Mapping[str, str]) -> 
 
 
 def _model(config: ModelConfig) -> Model:
-    price_in, price_out, window = config.input_usd_per_mtok, config.output_usd_per_mtok, None
-    source = "config"
-    if price_in is None or price_out is None:
-        found_in, found_out, window = lookup(config.provider, config.upstream)
-        price_in = price_in if price_in is not None else found_in
-        price_out = price_out if price_out is not None else found_out
-        source = "genai-prices" if found_in is not None else "unknown"
-    if price_in is None or price_out is None:
+    history = priced(config)
+    now = history.on(today())
+    if not now.known:
         logger.warning("model %s has no known price; its cost is reported as unknown", config.name)
     return Model(
         config.name,
         config.provider,
         config.upstream,
-        price_in,
-        price_out,
-        config.context_window or window,
+        now.input_usd_per_mtok,
+        now.output_usd_per_mtok,
+        history.context_window,
         config.max_output_tokens,
         config.tier,
         frozenset(config.capabilities),
-        source,
+        now.source,
+        history if history.changes else None,
     )
 
 

@@ -35,12 +35,16 @@ class Plan:
     stages: tuple[tuple[str, ...], ...] = ()
     """For a cascade: the models of each stage; ``order`` then holds the last stage's."""
     cascade: Cascade | None = None
+    redirected_from: str | None = None
+    """The retired model the client named, when the registry sent it to its replacement."""
 
 
 def plan(catalog: Catalog, request: ChatRequest, available: Callable[[str], bool]) -> Plan:
     """Decide where ``request`` goes; ``RequestError`` when no model can take it."""
-    model = catalog.model(request.model)
-    if model is not None and request.model not in catalog.routes:
+    resolved = catalog.resolve(request.model)
+    name = resolved.name
+    model = catalog.model(name)
+    if model is not None and name not in catalog.routes:
         problem = _unfit(model, request) or ("" if available(model.name) else "circuit open")
         if problem:
             raise RequestError(
@@ -48,10 +52,19 @@ def plan(catalog: Catalog, request: ChatRequest, available: Callable[[str], bool
                 param="model",
                 status=400 if "circuit" not in problem else 503,
             )
+        why = f"the client asked for {resolved.redirected_from or resolved.alias or model.name}"
+        if resolved.redirected_from:
+            why += f", retired: redirected to {model.name}"
         return Plan(
-            EXPLICIT, EXPLICIT, (model.name,), (), f"the client asked for {model.name}", model.name
+            EXPLICIT,
+            EXPLICIT,
+            (model.name,),
+            (),
+            why,
+            model.name,
+            redirected_from=resolved.redirected_from,
         )
-    route = catalog.routes.get(request.model)
+    route = catalog.routes.get(name)
     if route is None:
         raise RequestError(
             _unknown(catalog, request.model), param="model", status=404, code="model_not_found"

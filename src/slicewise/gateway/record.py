@@ -147,7 +147,7 @@ class Recorder:
         error: SlicewiseError | None,
         status: int,
     ) -> Decimal | None:
-        cost = served.model.cost(usage)
+        cost = served.model.cost(usage, arrived)  # at the price in force when it arrived
         baseline = self.catalog.model(decided.baseline) if decided.baseline else None
         self._keep(
             Transaction(
@@ -158,10 +158,10 @@ class Recorder:
                 output_tokens=usage.output_tokens if usage else None,
                 cost_usd=cost,
                 baseline_model=decided.baseline,
-                baseline_cost_usd=baseline.cost(usage) if baseline else None,
+                baseline_cost_usd=baseline.cost(usage, arrived) if baseline else None,
                 fallbacks=tuple(served.fallbacks),
                 error=None if error is None else f"{type(error).__name__}: {error}",
-                extra={} if cost is not None else {"price": "unknown"},
+                extra=_extra(cost, decided),
             ),
             decided,
         )
@@ -198,6 +198,13 @@ def _common(
         "stream": bool(request and request.stream),
         "candidates": decided.candidates if decided else (),
     }
+
+
+def _extra(cost: Decimal | None, decided: Plan) -> dict[str, Any]:
+    extra: dict[str, Any] = {} if cost is not None else {"price": "unknown"}
+    if decided.redirected_from is not None:
+        extra["redirected_from"] = decided.redirected_from
+    return extra
 
 
 def _chosen(decided: Plan | None) -> tuple[str, ...]:

@@ -17,6 +17,8 @@ from slicewise.ledger.engine import IMMEDIATE
 from slicewise.ledger.schema import (
     api_keys_v2,
     migrations,
+    price_snapshots_v4,
+    shadow_comparisons_v4,
     tenants_v2,
     transactions_v1,
     transactions_v3,
@@ -65,10 +67,23 @@ def _v3_day_and_latency_indexes(db: Connection) -> None:
         Index(f"transactions_{name}_latency", *columns).create(db)
 
 
+def _v4_price_snapshots_and_shadows(db: Connection) -> None:
+    """The prices each gateway start saw, and drift's shadow comparisons."""
+    prices = price_snapshots_v4(MetaData())
+    prices.create(db, checkfirst=True)
+    Index("price_snapshots_taken", prices.c.taken).create(db, checkfirst=True)
+    shadows = shadow_comparisons_v4(MetaData())
+    shadows.create(db, checkfirst=True)
+    Index("shadow_comparisons_route_created", shadows.c.route, shadows.c.created).create(
+        db, checkfirst=True
+    )
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v1_transactions,
     _v2_tenants_and_keys,
     _v3_day_and_latency_indexes,
+    _v4_price_snapshots_and_shadows,
 )
 
 

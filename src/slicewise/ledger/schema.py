@@ -122,8 +122,48 @@ def api_keys_v2(metadata: MetaData) -> Table:
     )
 
 
+def price_snapshots_v4(metadata: MetaData) -> Table:
+    """Prices as each gateway start saw them (``slicewise prices diff`` compares the last run
+    with the configuration and the table), as migration 4 creates them: frozen, never edit."""
+    return Table(
+        "price_snapshots",
+        metadata,
+        Column("run", Text, primary_key=True),  # one id per gateway start
+        Column("model", Text, primary_key=True),
+        Column("taken", Float(53), nullable=False),  # Unix time of the start
+        Column("input_usd_per_mtok", Money),  # NULL: unknown
+        Column("output_usd_per_mtok", Money),
+        Column("source", Text, nullable=False),  # config, genai-prices or unknown
+    )
+
+
+def shadow_comparisons_v4(metadata: MetaData) -> Table:
+    """Drift's shadow calls, as migration 4 creates them: frozen, never edit. Kept apart from
+    ``transactions``: their cost is recorded but billed to no tenant, and reports of served
+    requests (and their latency indexes) never see them."""
+    return Table(
+        "shadow_comparisons",
+        metadata,
+        Column("id", Text, primary_key=True),  # shadow_ + the served request's id
+        Column("created", Float(53), nullable=False),
+        Column("route", Text, nullable=False),
+        Column("served_model", Text, nullable=False),
+        Column("reference_model", Text, nullable=False),
+        Column("compare", Text, nullable=False),  # exact, json, auto or judge
+        Column("agreement", Float(53)),  # in [0, 1]; NULL when the call or the judge failed
+        Column("status", Integer, nullable=False),
+        Column("latency_ms", Float(53), nullable=False),
+        Column("input_tokens", Integer),
+        Column("output_tokens", Integer),
+        Column("cost_usd", Money),  # the reference call's and the judge's; NULL: unknown
+        Column("error", Text),
+    )
+
+
 metadata = MetaData()
 transactions = transactions_v3(metadata)
+price_snapshots = price_snapshots_v4(metadata)
+shadow_comparisons = shadow_comparisons_v4(metadata)
 tenants = tenants_v2(metadata)
 api_keys = api_keys_v2(metadata)
 migrations = Table(
