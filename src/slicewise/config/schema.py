@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from slicewise.policy.config import ModelAttributes, PoliciesConfig
+
 ProviderKind = Literal["openai", "anthropic", "local"]
 Capability = Literal["tools", "json", "stream"]
 
@@ -44,6 +46,9 @@ class ModelConfig(_Strict):
     max_output_tokens: int | None = Field(None, gt=0)
     tier: int | None = Field(None, ge=0, description="expected ability, higher is stronger")
     capabilities: tuple[Capability, ...] = ("tools", "json", "stream")
+    attributes: ModelAttributes = Field(
+        default_factory=ModelAttributes, description="what policies know about the model"
+    )
 
     @field_validator("name")
     @classmethod
@@ -136,6 +141,9 @@ class Config(_Strict):
     auth: AuthConfig = Field(default_factory=AuthConfig)
     budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)
     redis: RedisConfig = Field(default_factory=RedisConfig)
+    policies: PoliciesConfig | None = Field(
+        None, description="data classes, model rules, redaction, injection (none: no checks)"
+    )
 
     @model_validator(mode="after")
     def _references(self) -> Config:
@@ -163,6 +171,8 @@ class Config(_Strict):
                     ("routes", route_name, "baseline"),
                     f"model {route.baseline!r} is not configured",
                 )
+        for path, message in self.policies.unknown(names) if self.policies else ():
+            raise _at(path, message)
         return self
 
     def model(self, name: str) -> ModelConfig | None:

@@ -40,6 +40,9 @@ from slicewise.gateway.protocols import ANTHROPIC, OPENAI, Protocol
 from slicewise.gateway.record import Recorder
 from slicewise.gateway.retry import RetryPolicy
 from slicewise.ledger import Ledger, NullLedger
+from slicewise.policy.answer import restored, restoring
+from slicewise.policy.decision import Decision
+from slicewise.policy.rules import Policies, from_config
 from slicewise.tenancy.budget import Ticket
 
 logger = logging.getLogger(__name__)
@@ -59,6 +62,8 @@ class Gateway:
     """Keys, budgets and rate limits; ``None`` when ``auth.required`` is off."""
     ticket: Ticket | None = None
     """Set on a request's own view of the gateway (see ``_identified``)."""
+    policies: Policies | None = None
+    """Data classes, rules, redaction, injection; ``None`` when the configuration has none."""
 
     def ready(self, model: str) -> bool:
         """Whether ``model``'s breaker would let a call through (a peek; takes no probe)."""
@@ -219,7 +224,16 @@ async def _open(config: Config, env: dict[str, str] | None) -> Gateway:
         "slicewise gateway: %d models, routes %s", len(catalog.models), ", ".join(catalog.routes)
     )
     guard = await open_guard(config, recorder.ledger)
-    return Gateway(config, catalog, dispatcher, recorder, breakers, metrics, guard=guard)
+    return Gateway(
+        config,
+        catalog,
+        dispatcher,
+        recorder,
+        breakers,
+        metrics,
+        guard=guard,
+        policies=from_config(config),
+    )
 
 
 def new_id() -> str:
@@ -229,14 +243,16 @@ def new_id() -> str:
 async def chat(gw: Gateway, http: Request, protocol: Protocol) -> Response:
     request_id, started = new_id(), time.monotonic()
     arrived = time.time()
+    policy: Decision | None = None
     try:
         gw = await _identified(gw, http)
         request = protocol.parse(await _body(http, gw.config.server.max_body_bytes))
         _limits(request, gw)
-        decided = plan(gw.catalog, request, gw.ready)
+        request, policy = _policed(gw, http, request)
+        decided = plan(gw.catalog, request, gw.ready, policy)
         await _admitted(gw, request, decided)
     except SlicewiseError as exc:
-        gw.recorder.failed(request_id, arrived, started, protocol, None, None, exc)
+        gw.recorder.failed(request_id, arrived, started, protocol, None, None, exc, None, policy)
         return error_response(protocol, exc, request_id)
     deadline = started + gw.config.server.deadline
     if decided.stages:
@@ -266,6 +282,8 @@ async def chat(gw: Gateway, http: Request, protocol: Protocol) -> Response:
     cost = gw.recorder.served(
         request_id, arrived, started, protocol, request, decided, served, response.usage
     )
+    if _vault(decided) is not None:
+        response = restored(response, _vault(decided))
     body = protocol.render(response, request_id, int(arrived))
     return Response(
         body,
@@ -291,6 +309,9 @@ async def _stream(
         )
     except (Exhausted, RequestError) as exc:
         return _refused(gw, protocol, request, decided, request_id, started, arrived, exc)
+    if _vault(decided) is not None:
+        events = restoring(first, events, _vault(decided))
+        first = await events.__anext__()
     writer = protocol.stream(
         request, request_id, served.model.name, int(arrived), estimate_tokens(request)
     )
@@ -382,6 +403,8 @@ async def _cascaded(
     )
     headers = _headers(request_id, decided, served.model.name, _money(cost))
     headers["x-slicewise-calls"] = calls.header(decided.stages)
+    if _vault(decided) is not None:
+        response = restored(response, _vault(decided))
     if not request.stream:
         body = protocol.render(response, request_id, int(arrived))
         return Response(body, media_type=JSON, headers=headers)
@@ -397,7 +420,8 @@ async def dry_run(gw: Gateway, http: Request) -> Response:
     try:
         gw = await _identified(gw, http)
         request = OPENAI.parse(await _body(http, gw.config.server.max_body_bytes))
-        decided = plan(gw.catalog, request, gw.ready)
+        request, policy = _policed(gw, http, request)
+        decided = plan(gw.catalog, request, gw.ready, policy)
         if gw.guard is not None and gw.ticket is not None:  # a plan costs nothing: no budget
             gw.guard.authorize(gw.ticket.principal, request, decided)
     except SlicewiseError as exc:
@@ -411,6 +435,7 @@ async def dry_run(gw: Gateway, http: Request) -> Response:
         "candidates": list(decided.candidates),
         "reason": decided.reason,
         "baseline": decided.baseline,
+        "policy": policy.audit() if policy is not None else None,
     }
     return Response(orjson.dumps(body), media_type=JSON)
 
@@ -422,6 +447,22 @@ async def _identified(gw: Gateway, http: Request) -> Gateway:
         return gw
     ticket = await gw.guard.identify(http.headers)
     return replace(gw, recorder=gw.recorder.on_ticket(ticket), ticket=ticket)
+
+
+def _policed(
+    gw: Gateway, http: Request, request: ChatRequest
+) -> tuple[ChatRequest, Decision | None]:
+    """The policies' decision and the request as it may leave (redacted); the request as it
+    came and ``None`` when there are no policies, at no cost."""
+    if gw.policies is None:
+        return request, None
+    header = http.headers.get(gw.policies.config.classify.header)
+    return gw.policies.apply(request, gw.policies.declared(header, request.metadata))
+
+
+def _vault(decided: Plan) -> Any:
+    """Redacted values to put back into the answer, or ``None``."""
+    return decided.policy.vault if decided.policy is not None else None
 
 
 async def _admitted(gw: Gateway, request: ChatRequest, decided: Plan) -> None:

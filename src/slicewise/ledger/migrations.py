@@ -65,10 +65,27 @@ def _v3_day_and_latency_indexes(db: Connection) -> None:
         Index(f"transactions_{name}_latency", *columns).create(db)
 
 
+POLICY_COLUMNS = (
+    ("data_class", "TEXT"),
+    ("policy_action", "TEXT"),
+    ("policy_rules", "TEXT"),
+    ("detections", "TEXT"),
+    ("injection", "DOUBLE PRECISION"),
+    ("flagged", "BOOLEAN"),
+)
+
+
+def _v4_policy_decisions(db: Connection) -> None:
+    """Adds the policy decision's columns (see ``transactions_v4``); older rows keep NULL."""
+    for name, kind in POLICY_COLUMNS:
+        db.execute(text(f"ALTER TABLE transactions ADD COLUMN {name} {kind}"))
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v1_transactions,
     _v2_tenants_and_keys,
     _v3_day_and_latency_indexes,
+    _v4_policy_decisions,
 )
 
 
