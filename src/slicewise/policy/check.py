@@ -10,6 +10,7 @@ with no hardened model. Each is one ``Conflict`` at the place in the file to cha
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 from slicewise.config import Config
 from slicewise.policy.config import CLASSES, PoliciesConfig, RuleConfig
@@ -31,14 +32,12 @@ def conflicts(config: Config) -> list[Conflict]:
         return []
     raw = config.policies
     models = [m.name for m in config.models]
-    allowed = {c: _allowed(policies, _rules(raw, c), models) for c in CLASSES}
+    allowed: dict[str, list[str]] = {c: _allowed(policies, _rules(raw, c), models) for c in CLASSES}
     found: list[Conflict] = []
     for data_class in CLASSES:
         found += _class_conflicts(config, raw, data_class, allowed[data_class])
     found += _inversions(raw, allowed)
-    if raw.injection.action == "restrict" and not any(
-        policies.hardened.allows(m) for m in models
-    ):
+    if raw.injection.action == "restrict" and not any(policies.hardened.allows(m) for m in models):
         found.append(
             Conflict(
                 ("policies", "injection", "action"),
@@ -91,7 +90,7 @@ def _class_conflicts(
 def _inversions(raw: PoliciesConfig, allowed: dict[str, list[str]]) -> list[Conflict]:
     """A class allowed a model a less sensitive class is not: probably a rule missing."""
     found = []
-    for lower, higher in zip(CLASSES, CLASSES[1:], strict=False):
+    for lower, higher in pairwise(CLASSES):
         extra = [m for m in allowed[higher] if m not in allowed[lower]]
         if extra and allowed[higher] and not _blocked(raw, higher):
             found.append(
