@@ -82,10 +82,10 @@ def step(prompts: list[list[dict[str, str]]]) -> dict[str, Any]:
 
     policies = from_config(config)
     assert policies is not None
-    requests = [
-        ChatRequest("auto", tuple(Message(m["role"], m.get("content")) for m in p))
-        for p in prompts
-    ]
+    requests = []
+    for messages in prompts:
+        turns = tuple(Message(m["role"], m["content"]) for m in messages)  # type: ignore[arg-type]
+        requests.append(ChatRequest("auto", turns))
     for request in requests[:200]:  # warm up
         policies.apply(request, policies.declared(None, request.metadata))
     total, detect, score = [], [], []
