@@ -8,8 +8,8 @@ declared class checked, every message run through the detector, user and tool me
 for injection, rules applied, redaction when a rule says so), timed with the thread's CPU clock
 on each prompt of ../shared/data (llmrouter and routerbench dev files) under 2,000 tokens
 (8,000 characters); p50/p90/p99 in microseconds (also for those over 2,000 characters), and
-the detector's and the scorer's share. The policies are ``POLICIES`` below: a typical set (regulated and confidential data to
-self-hosted models, secrets redacted, injection flagged).
+the detector's and the scorer's share. The policies are ``POLICIES`` below: a typical set
+(regulated and confidential data to self-hosted models, secrets redacted, injection flagged).
 
 ``gateway`` (with ``--gateway``): the fake upstream and two ``slicewise serve`` processes, the
 second with ``POLICIES``, driven in turn by bench/gateway.py's client on the same ~100-word
