@@ -45,8 +45,8 @@ class ModelAttributes(_Strict):
         None, description="runs on your own hardware; default: true for kind local, else false"
     )
     region: str | None = Field(None, description="where requests are processed, e.g. eu")
-    retains_data: bool = Field(
-        True, description="the provider keeps prompts (false: zero retention)"
+    retains_data: bool | None = Field(
+        None, description="the provider keeps prompts; default: false when self-hosted, else true"
     )
     certifications: tuple[str, ...] = Field((), description="e.g. soc2, hipaa, iso27001")
     hardened: bool = Field(False, description="trusted with prompts flagged as injection attempts")

@@ -164,10 +164,11 @@ def from_config(config: Config) -> Policies | None:
     @cache
     def attributes(model: str) -> ModelAttributes:
         found = models.get(model, ModelAttributes())
-        if found.self_hosted is None:
-            local = kinds.get(model.partition("/")[0]) == "local"
-            found = found.model_copy(update={"self_hosted": local})
-        return found
+        hosted = found.self_hosted
+        if hosted is None:
+            hosted = kinds.get(model.partition("/")[0]) == "local"
+        retains = found.retains_data if found.retains_data is not None else not hosted
+        return found.model_copy(update={"self_hosted": hosted, "retains_data": retains})
 
     return Policies(config.policies, attributes)
 
