@@ -55,18 +55,8 @@ def _class_conflicts(
     if not rules:
         return []
     at = ("policies", "rules", raw.rules.index(rules[0]))
-    blocks = [r.name for r in rules if r.action == "block"]
-    if blocks:
-        others = [r.name for r in rules if r.action in ("redact", "route")]
-        if others:
-            return [
-                Conflict(
-                    at,
-                    f"class {data_class}: {_names(blocks)} blocks, so {_names(others)} never "
-                    "takes effect for it (block wins); narrow the classes of one of them",
-                )
-            ]
-        return []
+    if any(r.action == "block" for r in rules):
+        return _overridden(at, data_class, rules)
     if not allowed:
         why = "; ".join(f"{r.name} allows only {describe(r)}" for r in rules if _limits(r))
         return [
@@ -85,6 +75,19 @@ def _class_conflicts(
         for name, route in config.routes.items()
         if route.candidates and not set(route.candidates) & set(allowed)
     ]
+
+
+def _overridden(at: Path, data_class: str, rules: list[RuleConfig]) -> list[Conflict]:
+    """A block makes the class's redact and route rules never take effect."""
+    blocks = [r.name for r in rules if r.action == "block"]
+    others = [r.name for r in rules if r.action in ("redact", "route")]
+    if not others:
+        return []
+    message = (
+        f"class {data_class}: {_names(blocks)} blocks, so {_names(others)} never takes effect "
+        "for it (block wins); narrow the classes of one of them"
+    )
+    return [Conflict(at, message)]
 
 
 def _inversions(raw: PoliciesConfig, allowed: dict[str, list[str]]) -> list[Conflict]:

@@ -97,26 +97,35 @@ class Policies:
                 counts[finding.kind] = counts.get(finding.kind, 0) + 1
         classes = self._classes(declared, counts)
         rules = self.by_class[classes[-1]]
-        score = self._injection(request)
-        flagged = score is not None and score >= self.config.injection.threshold
+        decision = self._decided(classes, counts, rules, self._injection(request))
+        redacting = [r for r in rules if r.action == "redact"]
+        if not redacting or decision.blocked_by is not None or not counts:
+            return request, decision
+        return _redacted(request, found, redacting, decision)
+
+    def _decided(
+        self,
+        classes: tuple[str, ...],
+        counts: dict[str, int],
+        rules: tuple[Rule, ...],
+        score: float | None,
+    ) -> Decision:
+        """The rules' actions and limits, and injection's when the score reaches the threshold."""
         actions = [r.action for r in rules]
+        names = [r.name for r in rules]
         limits = [r.limit for r in rules if r.limit is not None]
         blocked_by = next((r.name for r in rules if r.action == "block"), None)
-        names = [r.name for r in rules]
+        flagged = score is not None and score >= self.config.injection.threshold
         if flagged:
             act = self.config.injection.action
             actions.append(act)
             names.append(INJECTION)
             limits += [self.hardened] if act == "restrict" else []
             blocked_by = blocked_by or (INJECTION if act == "block" else None)
-        decision = Decision(
+        return Decision(
             classes, counts, tuple(names), strongest(actions), score, flagged, tuple(limits),
             blocked_by=blocked_by,
         )  # fmt: skip
-        redacting = [r for r in rules if r.action == "redact"]
-        if not redacting or blocked_by is not None or not counts:
-            return request, decision
-        return _redacted(request, found, redacting, decision)
 
     def allows(self, rule: RuleConfig, model: str) -> bool:
         """Whether ``rule``'s where and sets both hold for ``model`` (remembered per pair)."""
