@@ -44,10 +44,12 @@ def test_restoring_wraps_a_stream_and_closes_it() -> None:
         finally:
             closed.append(True)
 
-    async def run() -> list[StreamEvent]:
-        stream = restoring(TextDelta("hi [EMAIL_"), events(), VAULT)
-        return [e async for e in stream]
-
-    out = asyncio.run(run())
+    out = asyncio.run(collect(restoring(TextDelta("hi [EMAIL_"), events(), VAULT)))
     assert out == [TextDelta("hi "), TextDelta("ann@example.org!"), StreamEnd("stop")]
     assert closed == [True]
+    held = asyncio.run(collect(restoring(TextDelta("[EMAIL_"), events(), VAULT)))
+    assert held[0] == TextDelta("")  # the first event never waits for the next one
+
+
+async def collect(stream: AsyncIterator[StreamEvent]) -> list[StreamEvent]:
+    return [e async for e in stream]

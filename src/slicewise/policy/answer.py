@@ -53,7 +53,8 @@ async def restoring(
     """``first`` and then ``events``, restored; closes ``events`` when closed itself."""
     restorer = StreamRestorer(vault)
     try:
-        for out in restorer.event(first):
+        # at least one event for ``first``, so that taking it never waits on the upstream
+        for out in restorer.event(first) or [TextDelta("")]:
             yield out
         if isinstance(first, StreamEnd):
             return
