@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from functools import cache
 
 from slicewise.chat import ChatRequest
 from slicewise.config import Config
@@ -32,6 +31,9 @@ from slicewise.policy.redact import Vault, redact
 
 Attributes = Callable[[str], ModelAttributes]
 """A model's attributes by its name, with ``self_hosted`` resolved."""
+
+MEMO = 4096
+"""At most this many (rule, model) answers are remembered."""
 
 RANK: dict[str, int] = {name: i for i, name in enumerate(CLASSES)}
 
@@ -135,7 +137,8 @@ class Policies:
             known = (not rule.sets or model in members) and (
                 rule.where is None or holds(rule.where, self._attributes(model))
             )
-            self._allowed[(rule.name, model)] = known
+            if len(self._allowed) < MEMO:  # a client may name any provider/model: bounded
+                self._allowed[(rule.name, model)] = known
         return known
 
     def _rule(self, raw: RuleConfig) -> Rule:
@@ -167,17 +170,20 @@ def from_config(config: Config) -> Policies | None:
     """The configuration's policies, or ``None`` when it has none (then nothing is checked)."""
     if config.policies is None:
         return None
-    models = {m.name: m.attributes for m in config.models}
     kinds = {name: p.kind for name, p in config.providers.items()}
 
-    @cache
-    def attributes(model: str) -> ModelAttributes:
-        found = models.get(model, ModelAttributes())
+    def resolved(model: str, found: ModelAttributes) -> ModelAttributes:
         hosted = found.self_hosted
         if hosted is None:
             hosted = kinds.get(model.partition("/")[0]) == "local"
         retains = found.retains_data if found.retains_data is not None else not hosted
         return found.model_copy(update={"self_hosted": hosted, "retains_data": retains})
+
+    known = {m.name: resolved(m.name, m.attributes) for m in config.models}
+
+    def attributes(model: str) -> ModelAttributes:
+        found = known.get(model)
+        return found if found is not None else resolved(model, ModelAttributes())
 
     return Policies(config.policies, attributes)
 
