@@ -346,3 +346,26 @@ def test_anthropic_clients_declare_a_class_and_tool_results_are_scanned(
             )
     assert "blocked by policy 'injection'" in str(refused.value)
     assert upstream_models(fake_upstream) == ["llama"]
+
+
+def test_a_dry_run_shows_the_decision_and_the_excluded_models(
+    gateway, fake_upstream: FakeUpstream
+) -> None:
+    server = policed(gateway, fake_upstream)
+    body = {"model": "auto", "messages": [{"role": "user", "content": f"to {EMAIL}"}]}
+    found = httpx.post(server.url + "/v1/route", json=body, timeout=10).json()
+    assert found["model"] == ONPREM and found["fallbacks"] == []
+    assert found["policy"] == {
+        "data_class": "confidential",
+        "policy_action": "allow",
+        "policy_rules": ["confidential-local"],
+        "detections": {"EMAIL": 1},
+        "injection": 0.0,
+        "flagged": False,
+    }
+    notes = {c["model"]: c["note"] for c in found["candidates"] if not c["eligible"]}
+    assert (
+        notes["openai/gpt-4o"]
+        == "policy rule 'confidential-local' allows only models with self_hosted=true"
+    )
+    assert fake_upstream.requests == []
