@@ -169,7 +169,7 @@ def gateway(seconds: float) -> list[dict[str, Any]]:
                 wait_ready(server)
             for concurrency in (1, 16):
                 cpu: dict[str, float] = {}
-                for target in ("off", "on", "off", "on"):
+                for target in ("off", "on", "on", "off"):  # ABBA: a drift cancels
                     server = servers[target]
                     payload = request_bytes(server.port, "auto", "plain")
                     before = tree_cpu(server.process.pid)
