@@ -34,7 +34,7 @@ def add_parser(commands: Any) -> None:
         "--config, or with one that has no policies, the default classification applies and "
         "no rule: classes and detections only.",
     )
-    test.add_argument("file", type=Path, metavar="FILE")
+    test.add_argument("file", type=Path, metavar="FILE", help="JSONL: id, and text or messages")
     test.add_argument("--config", metavar="CFG", help="YAML configuration with policies")
     test.add_argument("--json", action="store_true", help="one JSON object per input line")
     test.set_defaults(run=run)
