@@ -15,6 +15,7 @@ from slicewise.cli import config as config_cmd
 from slicewise.cli import eval as eval_cmd
 from slicewise.cli import keys as keys_cmd
 from slicewise.cli import models as models_cmd
+from slicewise.cli import policy as policy_cmd
 from slicewise.cli import prices as prices_cmd
 from slicewise.cli import report as report_cmd
 from slicewise.cli import route as route_cmd
@@ -32,6 +33,7 @@ COMMANDS = (
     keys_cmd,
     models_cmd,
     prices_cmd,
+    policy_cmd,
 )
 
 

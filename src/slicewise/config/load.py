@@ -25,13 +25,18 @@ def load_config(path: str | Path | None, env: Mapping[str, str] | None = None) -
         from slicewise.config.default import default_config
 
         return default_config(env)
+    return load_with_lines(path)[0]
+
+
+def load_with_lines(path: str | Path) -> tuple[Config, Lines]:
+    """The configuration in ``path`` and the line of each of its paths (for explanations)."""
     path = Path(path)
     try:
         text = path.read_text()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the configuration: {exc.strerror}") from None
     data, lines = _parse(path, text)
-    return validate(data, lines, str(path))
+    return validate(data, lines, str(path)), lines
 
 
 def validate(data: Any, lines: Lines, source: str) -> Config:
@@ -86,6 +91,11 @@ def _describe(exc: ValidationError, lines: Lines, source: str) -> str:
         else f"{len(problems)} problems:\n  " + "\n  ".join(problems)
     )
     return head
+
+
+def place(source: str, loc: tuple[str | int, ...], lines: Lines) -> str:
+    """``FILE:LINE: path.to.field`` for a path of the configuration."""
+    return f"{source}{_line(loc, lines)}: {_dotted(loc) or '(top)'}"
 
 
 def _line(loc: tuple[str | int, ...], lines: Lines) -> str:

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from slicewise.config.upkeep import DriftConfig, PriceChange, RegistryConfig
+from slicewise.policy.config import ModelAttributes, PoliciesConfig
 
 ProviderKind = Literal["openai", "anthropic", "local"]
 Capability = Literal["tools", "json", "stream"]
@@ -61,6 +62,10 @@ class ModelConfig(_Strict):
         if days != sorted(set(days)):
             raise ValueError("price changes must be in date order, one per date")
         return value
+
+    attributes: ModelAttributes = Field(
+        default_factory=ModelAttributes, description="what policies know about the model"
+    )
 
     @field_validator("name")
     @classmethod
@@ -169,6 +174,9 @@ class Config(_Strict):
     )
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
+    policies: PoliciesConfig | None = Field(
+        None, description="data classes, model rules, redaction, injection (none: no checks)"
+    )
 
     @model_validator(mode="after")
     def _references(self) -> Config:
@@ -199,6 +207,8 @@ class Config(_Strict):
                     ("routes", route_name, "baseline"),
                     f"model {route.baseline!r} is not configured",
                 )
+        for path, message in self.policies.unknown(names) if self.policies else ():
+            raise _at(path, message)
         return self
 
     def model(self, name: str) -> ModelConfig | None:

@@ -40,6 +40,9 @@ from slicewise.gateway.protocols import ANTHROPIC, OPENAI, Protocol
 from slicewise.gateway.record import Recorder
 from slicewise.gateway.retry import RetryPolicy
 from slicewise.ledger import Ledger, NullLedger
+from slicewise.policy.answer import restored, restoring
+from slicewise.policy.decision import Decision
+from slicewise.policy.rules import Policies, from_config
 from slicewise.tenancy.budget import Ticket
 from slicewise.upkeep import start as upkeep
 from slicewise.upkeep.drift import Drift
@@ -63,6 +66,8 @@ class Gateway:
     """Set on a request's own view of the gateway (see ``_identified``)."""
     drift: Drift | None = None
     """Samples served requests into shadow comparisons; ``None`` when no route has drift."""
+    policies: Policies | None = None
+    """Data classes, rules, redaction, injection; ``None`` when the configuration has none."""
 
     def ready(self, model: str) -> bool:
         """Whether ``model``'s breaker would let a call through (a peek; takes no probe)."""
@@ -235,7 +240,15 @@ async def _open(config: Config, env: dict[str, str] | None) -> Gateway:
     guard = await open_guard(config, recorder.ledger)
     drift = upkeep.started(config, catalog, recorder.ledger, metrics)
     return Gateway(
-        config, catalog, dispatcher, recorder, breakers, metrics, guard=guard, drift=drift
+        config,
+        catalog,
+        dispatcher,
+        recorder,
+        breakers,
+        metrics,
+        guard=guard,
+        drift=drift,
+        policies=from_config(config),
     )
 
 
@@ -246,14 +259,16 @@ def new_id() -> str:
 async def chat(gw: Gateway, http: Request, protocol: Protocol) -> Response:
     request_id, started = new_id(), time.monotonic()
     arrived = time.time()
+    policy: Decision | None = None
     try:
         gw = await _identified(gw, http)
         request = protocol.parse(await _body(http, gw.config.server.max_body_bytes))
         _limits(request, gw)
-        decided = plan(gw.catalog, request, gw.ready)
+        request, policy = _policed(gw, http, request)
+        decided = plan(gw.catalog, request, gw.ready, policy)
         await _admitted(gw, request, decided)
     except SlicewiseError as exc:
-        gw.recorder.failed(request_id, arrived, started, protocol, None, None, exc)
+        gw.recorder.failed(request_id, arrived, started, protocol, None, None, exc, None, policy)
         return error_response(protocol, exc, request_id)
     deadline = started + gw.config.server.deadline
     if decided.stages:
@@ -283,6 +298,8 @@ async def chat(gw: Gateway, http: Request, protocol: Protocol) -> Response:
     cost = gw.recorder.served(
         request_id, arrived, started, protocol, request, decided, served, response.usage
     )
+    if _vault(decided) is not None:
+        response = restored(response, _vault(decided))
     body = protocol.render(response, request_id, int(arrived))
     shadow = None  # a drift sample is queued after the response is sent, never before
     if gw.drift is not None:
@@ -312,6 +329,9 @@ async def _stream(
         )
     except (Exhausted, RequestError) as exc:
         return _refused(gw, protocol, request, decided, request_id, started, arrived, exc)
+    if _vault(decided) is not None:
+        events = restoring(first, events, _vault(decided))
+        first = await events.__anext__()
     writer = protocol.stream(
         request, request_id, served.model.name, int(arrived), estimate_tokens(request)
     )
@@ -403,6 +423,8 @@ async def _cascaded(
     )
     headers = _headers(request_id, decided, served.model.name, _money(cost))
     headers["x-slicewise-calls"] = calls.header(decided.stages)
+    if _vault(decided) is not None:
+        response = restored(response, _vault(decided))
     if not request.stream:
         body = protocol.render(response, request_id, int(arrived))
         return Response(body, media_type=JSON, headers=headers)
@@ -418,7 +440,8 @@ async def dry_run(gw: Gateway, http: Request) -> Response:
     try:
         gw = await _identified(gw, http)
         request = OPENAI.parse(await _body(http, gw.config.server.max_body_bytes))
-        decided = plan(gw.catalog, request, gw.ready)
+        request, policy = _policed(gw, http, request)
+        decided = plan(gw.catalog, request, gw.ready, policy)
         if gw.guard is not None and gw.ticket is not None:  # a plan costs nothing: no budget
             gw.guard.authorize(gw.ticket.principal, request, decided)
     except SlicewiseError as exc:
@@ -432,6 +455,7 @@ async def dry_run(gw: Gateway, http: Request) -> Response:
         "candidates": list(decided.candidates),
         "reason": decided.reason,
         "baseline": decided.baseline,
+        "policy": policy.audit() if policy is not None else None,
     }
     return Response(orjson.dumps(body), media_type=JSON)
 
@@ -443,6 +467,22 @@ async def _identified(gw: Gateway, http: Request) -> Gateway:
         return gw
     ticket = await gw.guard.identify(http.headers)
     return replace(gw, recorder=gw.recorder.on_ticket(ticket), ticket=ticket)
+
+
+def _policed(
+    gw: Gateway, http: Request, request: ChatRequest
+) -> tuple[ChatRequest, Decision | None]:
+    """The policies' decision and the request as it may leave (redacted); the request as it
+    came and ``None`` when there are no policies, at no cost."""
+    if gw.policies is None:
+        return request, None
+    header = http.headers.get(gw.policies.config.classify.header)
+    return gw.policies.apply(request, gw.policies.declared(header, request.metadata))
+
+
+def _vault(decided: Plan) -> Any:
+    """Redacted values to put back into the answer, or ``None``."""
+    return decided.policy.vault if decided.policy is not None else None
 
 
 async def _admitted(gw: Gateway, request: ChatRequest, decided: Plan) -> None:

@@ -96,6 +96,30 @@ class Metrics:
             "Failed upstream attempts (retried, fallen back from, or final), by error class.",
             ("route", "model", "error"),
         )
+        self.policy = _counter(
+            r,
+            "slicewise_policy_decisions",
+            "Requests the policies decided on, by data class and strongest action.",
+            ("data_class", "action"),
+        )
+        self.rule_hits = _counter(
+            r,
+            "slicewise_policy_rule_hits",
+            "Policy rules that applied to a request (injection: the injection check acted).",
+            ("rule",),
+        )
+        self.detections = _counter(
+            r,
+            "slicewise_policy_detections",
+            "Personal data and secrets found in requests, by kind (values are never kept).",
+            ("kind",),
+        )
+        self.flagged = _counter(
+            r,
+            "slicewise_policy_injections_flagged",
+            "Requests whose prompt-injection score reached the threshold, by policy action.",
+            ("action",),
+        )
         self.duration = Labelled(
             Histogram(
                 "slicewise_request_duration_seconds",
@@ -145,6 +169,8 @@ class Metrics:
             self.fallbacks(route, failed["model"], failed["error"]).inc()
         if done.baseline_cost_usd is not None:
             self.baseline(route).inc(float(done.baseline_cost_usd))
+        if done.policy_action is not None:
+            self._policed(done)
         if calls:
             for call in calls:
                 if "error" not in call:
@@ -158,6 +184,16 @@ class Metrics:
     def exposition(self) -> bytes:
         """Every series in Prometheus' text format (``CONTENT_TYPE_LATEST``)."""
         return generate_latest(self.registry)
+
+    def _policed(self, done: Transaction) -> None:
+        action = done.policy_action or ""
+        self.policy(done.data_class or "", action).inc()
+        for rule in done.policy_rules:
+            self.rule_hits(rule).inc()
+        for kind, count in done.detections.items():
+            self.detections(kind).inc(count)
+        if done.flagged:
+            self.flagged(action).inc()
 
     def _spent(self, route: str, model: str, inputs: int | None, outputs: int | None) -> None:
         if inputs:

@@ -1,21 +1,23 @@
 """Planning a request: which models may serve it, which one first, and in what fallback order.
 
-Eligibility comes before any cost is compared: a model must be a candidate of the route, its
-circuit breaker must be closed (or probing), and it must support what the request needs
-(tools, JSON mode, streaming) within its context window. The router then picks among the
-eligible; the rest, best predicted quality first, are the fallbacks.
+Eligibility comes before any cost is compared: a model must be a candidate of the route, the
+policies' decision must allow it, its circuit breaker must be closed (or probing), and it must
+support what the request needs (tools, JSON mode, streaming) within its context window. The
+router then picks among the eligible; the rest, best predicted quality first, are the
+fallbacks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slicewise.chat import ChatRequest
 from slicewise.errors import RequestError
 from slicewise.features import prompt_text
 from slicewise.gateway.catalog import Catalog, Model, Route
+from slicewise.policy.decision import Decision
 from slicewise.routing.cascade import CascadeRouter
 from slicewise.routing.cost import CHARS_PER_TOKEN
 from slicewise.routing.stages import Cascade
@@ -37,15 +39,40 @@ class Plan:
     cascade: Cascade | None = None
     redirected_from: str | None = None
     """The retired model the client named, when the registry sent it to its replacement."""
+    policy: Decision | None = None
+    """What the policies decided (``None`` without policies); the ledger records it."""
 
 
-def plan(catalog: Catalog, request: ChatRequest, available: Callable[[str], bool]) -> Plan:
-    """Decide where ``request`` goes; ``RequestError`` when no model can take it."""
+def plan(
+    catalog: Catalog,
+    request: ChatRequest,
+    available: Callable[[str], bool],
+    policy: Decision | None = None,
+) -> Plan:
+    """Decide where ``request`` goes; ``RequestError`` when no model can take it, or when the
+    policies block it."""
+    if policy is None:
+        return _planned(catalog, request, available, None)
+    if policy.blocked_by is not None:
+        raise policy.refusal()
+    return replace(_planned(catalog, request, available, policy), policy=policy)
+
+
+def _planned(
+    catalog: Catalog,
+    request: ChatRequest,
+    available: Callable[[str], bool],
+    policy: Decision | None,
+) -> Plan:
     resolved = catalog.resolve(request.model)
     name = resolved.name
     model = catalog.model(name)
     if model is not None and name not in catalog.routes:
-        problem = _unfit(model, request) or ("" if available(model.name) else "circuit open")
+        problem = (
+            _unfit(model, request)
+            or (policy.refuses(model.name) if policy else "")
+            or ("" if available(model.name) else "circuit open")
+        )
         if problem:
             raise RequestError(
                 f"model {model.name} cannot serve this request: {problem}",
@@ -69,15 +96,19 @@ def plan(catalog: Catalog, request: ChatRequest, available: Callable[[str], bool
         raise RequestError(
             _unknown(catalog, request.model), param="model", status=404, code="model_not_found"
         )
-    return _routed(catalog, route, request, available)
+    return _routed(catalog, route, request, available, policy)
 
 
 def _routed(
-    catalog: Catalog, route: Route, request: ChatRequest, available: Callable[[str], bool]
+    catalog: Catalog,
+    route: Route,
+    request: ChatRequest,
+    available: Callable[[str], bool],
+    policy: Decision | None,
 ) -> Plan:
     excluded = {}
     for name in route.candidates:
-        problem = _unfit(catalog.models[name], request)
+        problem = _unfit(catalog.models[name], request) or (policy.refuses(name) if policy else "")
         if problem or not available(name):
             excluded[name] = problem or "circuit open"
     eligible = [m for m in route.candidates if m not in excluded]

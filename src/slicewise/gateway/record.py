@@ -16,6 +16,7 @@ from slicewise.gateway.metrics import Metrics
 from slicewise.gateway.plan import Plan
 from slicewise.gateway.protocols import Protocol
 from slicewise.ledger import Ledger, Transaction
+from slicewise.policy.decision import Decision
 from slicewise.tenancy.budget import Ticket
 
 
@@ -122,10 +123,16 @@ class Recorder:
         decided: Plan | None,
         error: SlicewiseError,
         attempts: list[dict[str, Any]] | None = None,
+        policy: Decision | None = None,
     ) -> None:
+        """Record a request no model served; ``policy`` is the decision when no plan was made
+        (a block, or no model left)."""
+        common = _common(request_id, arrived, started, protocol, request, decided)
+        if policy is not None and decided is None:
+            common.update(policy.audit())
         self._keep(
             Transaction(
-                **_common(request_id, arrived, started, protocol, request, decided),
+                **common,
                 model=None,
                 status=error_table.status_of(error),
                 fallbacks=tuple(attempts or ()),
@@ -187,7 +194,8 @@ def _common(
     decided: Plan | None,
 ) -> dict[str, Any]:
     """The fields every transaction has, served or not."""
-    return {
+    audit = decided.policy.audit() if decided is not None and decided.policy else {}
+    return audit | {
         "request_id": request_id,
         "created": arrived,
         "endpoint": protocol.endpoint,

@@ -79,11 +79,28 @@ def _v4_price_snapshots_and_shadows(db: Connection) -> None:
     )
 
 
+POLICY_COLUMNS = (
+    ("data_class", "TEXT"),
+    ("policy_action", "TEXT"),
+    ("policy_rules", "TEXT"),
+    ("detections", "TEXT"),
+    ("injection", "DOUBLE PRECISION"),
+    ("flagged", "BOOLEAN"),
+)
+
+
+def _v5_policy_decisions(db: Connection) -> None:
+    """Adds the policy decision's columns (see ``transactions_v5``); older rows keep NULL."""
+    for name, kind in POLICY_COLUMNS:
+        db.execute(text(f"ALTER TABLE transactions ADD COLUMN {name} {kind}"))
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v1_transactions,
     _v2_tenants_and_keys,
     _v3_day_and_latency_indexes,
     _v4_price_snapshots_and_shadows,
+    _v5_policy_decisions,
 )
 
 

@@ -38,3 +38,15 @@ class Transaction:
     tenant: str | None = None
     key_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    data_class: str | None = None
+    """The request's data class as the policies found it; ``None`` without policies."""
+    policy_action: str | None = None
+    """The strongest action the policies took: allow, flag, redact, restrict, route, block."""
+    policy_rules: tuple[str, ...] = ()
+    """Names of the rules that applied (``injection`` when the injection check acted)."""
+    detections: dict[str, int] = field(default_factory=dict)
+    """Personal data and secrets found, kind -> count; never the values."""
+    injection: float | None = None
+    """The request's prompt-injection score in [0, 1]."""
+    flagged: bool = False
+    """Whether the score reached the injection threshold."""

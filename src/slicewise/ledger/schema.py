@@ -86,6 +86,20 @@ def transactions_v3(metadata: MetaData) -> Table:
     return table
 
 
+def transactions_v5(metadata: MetaData) -> Table:
+    """Migration 5's transactions: migration 3's and the policy decision (data class, action,
+    rules hit as a JSON list, detections as JSON kind -> count, injection score, flagged); all
+    NULL for a request served without policies. Frozen, never edit."""
+    table = transactions_v3(metadata)
+    table.append_column(Column("data_class", Text))
+    table.append_column(Column("policy_action", Text))
+    table.append_column(Column("policy_rules", Text))  # JSON
+    table.append_column(Column("detections", Text))  # JSON
+    table.append_column(Column("injection", Float(53)))
+    table.append_column(Column("flagged", Boolean(create_constraint=False)))
+    return table
+
+
 def tenants_v2(metadata: MetaData) -> Table:
     """Tenants as migration 2 creates them: frozen, never edit. A limit left NULL is none."""
     return Table(
@@ -161,7 +175,7 @@ def shadow_comparisons_v4(metadata: MetaData) -> Table:
 
 
 metadata = MetaData()
-transactions = transactions_v3(metadata)
+transactions = transactions_v5(metadata)
 price_snapshots = price_snapshots_v4(metadata)
 shadow_comparisons = shadow_comparisons_v4(metadata)
 tenants = tenants_v2(metadata)

@@ -182,6 +182,16 @@ def insert_ignoring_duplicates(engine: Engine) -> Insert:
     return postgresql.insert(transactions).on_conflict_do_nothing(index_elements=["request_id"])
 
 
+POLICY_FIELDS = (
+    "data_class",
+    "policy_action",
+    "policy_rules",
+    "detections",
+    "injection",
+    "flagged",
+)
+
+
 def day(created: float) -> int:
     """The UTC day of a Unix time, as whole days since 1970-01-01."""
     return int(created // 86400)
@@ -211,6 +221,21 @@ def row(tx: Transaction) -> dict[str, Any]:
         "tenant": tx.tenant,
         "key_id": tx.key_id,
         "extra": _json(tx.extra),
+        **_policy(tx),
+    }
+
+
+def _policy(tx: Transaction) -> dict[str, Any]:
+    """The policy columns: NULL for a request served without policies."""
+    if tx.policy_action is None:
+        return dict.fromkeys(POLICY_FIELDS)
+    return {
+        "data_class": tx.data_class,
+        "policy_action": tx.policy_action,
+        "policy_rules": _json(tx.policy_rules),
+        "detections": _json(tx.detections),
+        "injection": tx.injection,
+        "flagged": tx.flagged,
     }
 
 
@@ -221,5 +246,10 @@ def _json(value: Iterable[Any] | dict[str, Any]) -> str:
 def _decode(found: dict[str, Any]) -> dict[str, Any]:
     for key in ("candidates", "fallbacks", "extra"):
         found[key] = orjson.loads(found[key])
+    for key in ("policy_rules", "detections"):
+        if found.get(key) is not None:
+            found[key] = orjson.loads(found[key])
+    if found.get("flagged") is not None:
+        found["flagged"] = bool(found["flagged"])
     found["stream"] = bool(found["stream"])
     return found

@@ -60,6 +60,7 @@ def parse_request(body: bytes) -> ChatRequest:
         tool_choice=_tool_choice(obj.get("tool_choice"), tools),
         stream=bool(opt_bool(obj, "stream", "")),
         user=_user_id(obj.get("metadata")),
+        metadata=_metadata(obj.get("metadata")),
     )
 
 
@@ -216,6 +217,14 @@ def _tool_choice(value: Any, tools: tuple[Tool, ...]) -> ToolChoice | None:
     if choice_type == "any" and not tools:
         fail("tool_choice.type", "'any' needs tools; send tools or leave tool_choice out")
     return CHOICES[choice_type]
+
+
+def _metadata(metadata: Any) -> dict[str, str]:
+    """String entries of ``metadata`` other than ``user_id`` (``data_class`` for policies)."""
+    if metadata is None:
+        return {}
+    obj = expect_object(metadata, "metadata")
+    return {k: v for k, v in obj.items() if k != "user_id" and isinstance(v, str)}
 
 
 def _user_id(metadata: Any) -> str | None:
