@@ -119,8 +119,12 @@ def _phone(text: str, start: int, end: int, fewest: int, most: int) -> Iterator[
     if not isolated(text, start, stop) or (start > 0 and text[start - 1] in "+)"):
         return
     number = _TRUNK_ZERO.sub(" ", text[start:end]).replace("(", "").replace(")", "")
-    digits = sum(c.isdigit() for c in number)
-    if fewest <= digits <= most and not _DOUBLE_SEPARATOR.search(number):
+    digits = [c for c in number if c.isdigit()]
+    if (
+        fewest <= len(digits) <= most
+        and not _DOUBLE_SEPARATOR.search(number)
+        and digits.count(digits[0]) != len(digits)  # not 0000 0000 000
+    ):
         yield Finding("PHONE", start, stop)
 
 

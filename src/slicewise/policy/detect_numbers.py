@@ -44,12 +44,14 @@ def _card_end(text: str, start: int, end: int) -> int | None:
     if len(separators) > 1 or (end < len(text) and text[end].isdigit()):
         return None
     groups = candidate.split(separators.pop()) if separators else [candidate]
-    if "" in groups or (len(groups) > 1 and not _card_layout(groups)):
+    if "" in groups:
         return None
     for count in range(len(groups), 0, -1):
-        digits = "".join(groups[:count])
-        stop = start + len(" ".join(groups[:count]))
-        if checks.card_number(digits) and isolated(text, start, stop):
+        head = groups[:count]
+        stop = start + len(" ".join(head))
+        if count > 1 and not _card_layout(head):
+            continue
+        if checks.card_number("".join(head)) and isolated(text, start, stop):
             return stop
     return None
 

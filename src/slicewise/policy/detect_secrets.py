@@ -38,8 +38,9 @@ _VENDOR_KEYS = tuple(
 )
 _BEARER = re.compile(r"earer[ \t]+([A-Za-z0-9._~+/\-]{16,}=*)")
 _BASIC = re.compile(r"asic[ \t]+([A-Za-z0-9+/]{8,}={0,2})")
-_KEY_FIELD = re.compile(
-    r"(?:key|secret|token)s?[\"']?(?:[ \t]+is)?[ \t]*[:=]?[ \t]*[\"']?([a-z0-9_\-./+=~]{16,})"
+_KEY_FIELDS = tuple(  # one pattern a word: an alternation would lose the literal-prefix scan
+    re.compile(word + r"s?[\"']?(?:[ \t]+is)?[ \t]*[:=]?[ \t]*[\"']?([a-z0-9_\-./+=~]{16,})")
+    for word in ("key", "secret", "token")
 )
 
 _PEM = re.compile(r"-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?)-----")
@@ -53,7 +54,8 @@ _PASSWORD_WORDS = frozenset(
      "password", "yes", "no", "empty", "undefined", "secret", "changeme", "hidden", "redacted"}
 )  # fmt: skip
 _PLACEHOLDER_VALUE = re.compile(
-    r"\$\{?[A-Z_][A-Z0-9_]*\}?|%\(?\w*\)?[sd]|<[^>]*>|\{[^}]*\}|\[[^\]]*\]|[*x•.]+|[\w.]+\((?:[\"'].*[\"'])?\)"
+    r"<.*|\$\{?[A-Z_][A-Z0-9_]*\}?|%\(?\w*\)?[sd]|\{[^}]*\}|\[[^\]]*\]|[*x•.]+"
+    r"|[A-Za-z_][\w.]*\((?:[\"'].*)?\)?"  # <your password>, ${PASS}, %s, ****, getenv("PASS")
 )
 _CREDENTIALS = re.compile(r"://([^\s:/@]{1,64}):([^\s/@]{1,128})@[^\s/@]")
 
@@ -71,10 +73,12 @@ def api_keys(scan: Scan) -> Iterator[Finding]:
             if alone and looks_random(text[start:end]):
                 yield Finding("API_KEY", start, end)
     yield from _valued(text, _BEARER, "B", "API_KEY")
-    for match in _KEY_FIELD.finditer(scan.lower):
-        start, end = match.span(1)
-        if looks_random(text[start:end]):
-            yield Finding("API_KEY", start, end)
+    for pattern in _KEY_FIELDS:
+        for match in pattern.finditer(scan.lower):
+            start, end = match.span(1)
+            end -= text[end - 1] == "."  # the end of a sentence
+            if looks_random(text[start:end]):
+                yield Finding("API_KEY", start, end)
 
 
 def _valued(text: str, pattern: re.Pattern[str], first: str, kind: str) -> Iterator[Finding]:

@@ -26,6 +26,10 @@ class Vault:
     counts: dict[str, int] = field(default_factory=dict)
     _names: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
+    def __post_init__(self) -> None:
+        for name, value in self.values.items():
+            self._names.setdefault((name[1:].rsplit("_", 1)[0], value), name)
+
     def placeholder(self, kind: str, value: str) -> str:
         """``[KIND_N]`` for ``value``: the one it already has, or the kind's next number."""
         name = self._names.get((kind, value))
