@@ -12,8 +12,10 @@ Runs on one core (CPU affinity and BLAS threads pinned before numpy loads). Line
   prompts without personal data), the share of prompts with any finding, and the findings by
   kind. Target < 1 %. ``--show N`` prints up to N hits per kind to stderr, to inspect.
 - ``injection``: the shipped settings in stratified 5-fold cross-validation on the dev
-  examples at the shipped threshold (precision, recall, F1, false-positive rate on benign),
-  by length bucket, and leave one source out. Target F1 >= 0.9 at FPR < 2 %.
+  examples and the routing prompts (benign), at the shipped threshold: precision, recall, F1,
+  false-positive rate on the injection data's benign prompts, share of routing prompts flagged
+  (``routing_fpr``); the same by length bucket; and leave one source out. Target F1 >= 0.9 at
+  FPR < 2 %.
 - ``latency``: CPU time (``time.thread_time``) of one ``find`` plus one ``score`` on prompts of
   about 100, 500 and 2,000 tokens made of routing prompts (4 characters a token), p50/p99 in
   microseconds, and each part alone. Target: all policy checks 0.3 ms at p50.
@@ -129,19 +131,22 @@ def injection_quality(args: argparse.Namespace) -> list[dict[str, Any]]:
     folder = DATA / "injection"
     if not any(folder.glob("*.dev.jsonl")):
         return [{"part": "injection", "skipped": f"no data under {folder}"}]
-    examples = train.load_examples(folder)
-    labels = np.array([e.attack for e in examples])
+    examples = train.load_examples(folder) + train.routing_examples(DATA)
     shipped = injection.default_scorer()
     settings = train.Settings(regularisation=_shipped_regularisation(), pairs=shipped.pairs)
     scores = train.cross_validate(examples, settings)
-    lines = [{"part": "injection", "eval": "5-fold", "threshold": shipped.threshold,
-              **train.measure(scores, labels, shipped.threshold)}]  # fmt: skip
+    labels = np.array([e.attack for e in examples])
+    routing = np.array([e.source == train.ROUTING for e in examples])
+    threshold = shipped.threshold
+    result = train.measure(scores[~routing], labels[~routing], threshold)
+    result["routing_fpr"] = train.measure(scores[routing], labels[routing], threshold)["fpr"]
+    lines = [{"part": "injection", "eval": "5-fold", "threshold": threshold, **result}]
     lengths = np.array([len(e.text) for e in examples])
     for low, high in ((0, 200), (200, 1000), (1000, 10**9)):
-        inside = (lengths >= low) & (lengths < high)
-        result = train.measure(scores[inside], labels[inside], shipped.threshold)
+        inside = (lengths >= low) & (lengths < high) & ~routing
+        result = train.measure(scores[inside], labels[inside], threshold)
         lines.append({"part": "injection", "eval": f"5-fold, {low}-{high} chars", **result})
-    for source, result in train.leave_one_source_out(examples, settings, shipped.threshold).items():
+    for source, result in train.leave_one_source_out(examples, settings, threshold).items():
         lines.append({"part": "injection", "eval": f"left out {source}", **result})
     return lines
 

@@ -35,7 +35,7 @@ logger = logging.getLogger("train_injection")
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = Path(os.environ.get("SLICEWISE_DATA", ROOT.parent / "shared" / "data")) / "injection"
 DEFAULT_OUT = ROOT / "src" / "slicewise" / "policy" / "injection_model"
-GRID = [train.Settings(regularisation=c, pairs=p) for p in (False, True) for c in (3.0, 10.0, 30.0)]
+GRID = [train.Settings(regularisation=c, pairs=False) for c in (3.0, 10.0, 30.0)]
 MAX_FPR = 0.01
 TIE = 0.002
 
@@ -59,6 +59,7 @@ def main() -> None:
     examples = train.load_examples(Path(args.data), exclude=args.exclude)
     if not examples:
         raise SystemExit(f"no examples under {args.data} (expected *.dev.jsonl)")
+    examples += [] if args.no_routing else train.routing_examples(Path(args.data).parent)
     labels = np.array([e.attack for e in examples])
     logger.info("%d examples, %d attacks", len(examples), int(labels.sum()))
 
@@ -82,9 +83,14 @@ def main() -> None:
 def _try(
     examples: list[train.Example], labels: np.ndarray, settings: train.Settings
 ) -> tuple[train.Settings, float, dict[str, float]]:
+    """Out-of-fold scores; the threshold and the numbers are those of the injection data, and
+    ``routing_fpr`` the share of (out-of-fold) routing prompts flagged."""
     scores = train.cross_validate(examples, settings)
-    threshold = train.choose_threshold(scores, labels, MAX_FPR)
-    result = train.measure(scores, labels, threshold)
+    routing = np.array([e.source == train.ROUTING for e in examples])
+    threshold = train.choose_threshold(scores[~routing], labels[~routing], MAX_FPR)
+    result = train.measure(scores[~routing], labels[~routing], threshold)
+    if routing.any():
+        result["routing_fpr"] = train.measure(scores[routing], labels[routing], threshold)["fpr"]
     logger.info("%r: threshold %.2f, %s", settings, threshold, result)
     return settings, threshold, result
 
@@ -98,21 +104,26 @@ def _readme(
         for source, r in notes["loso"].items()
     )
     excluded = f" (sources left out: {', '.join(args.exclude)})" if args.exclude else ""
+    routing = "" if args.no_routing else ", with the routing prompts beside it as benign examples"
+    words = "words and adjacent word pairs" if settings.pairs else "words"
     return f"""# Injection scorer weights
 
-Made by `tools/train_injection.py` from `../shared/data/injection/*.dev.jsonl`{excluded}; the
-data itself is not in this repository. Logistic regression (C={settings.regularisation},
-balanced classes) on binary idf-weighted L2-normalised terms: lower-case words
-{"and adjacent word pairs " if settings.pairs else ""}found in at least
-{settings.min_examples} examples, {size} terms. Threshold {threshold:.2f}: the best F1 in
-5-fold cross-validation among thresholds whose false-positive rate on benign prompts is at most
+Made by `tools/train_injection.py` from `../shared/data/injection/*.dev.jsonl`{excluded}{routing}.
+The data itself is not in this repository.
+
+Logistic regression (C={settings.regularisation}, balanced classes) on binary idf-weighted
+L2-normalised terms: lower-case {words} found in at least {settings.min_examples} examples,
+{size} terms. Threshold {threshold:.2f}: the best F1 in 5-fold cross-validation among
+thresholds whose false-positive rate on the injection data's benign prompts is at most
 {MAX_FPR:.0%}.
 
-5-fold cross-validation at that threshold: precision {cv["precision"]:.3f}, recall
-{cv["recall"]:.3f}, F1 {cv["f1"]:.3f}, false-positive rate on benign {cv["fpr"]:.4f}
-({cv["attacks"]} attacks, {cv["benign"]} benign).
+5-fold cross-validation at that threshold, on the injection data: precision
+{cv["precision"]:.3f}, recall {cv["recall"]:.3f}, F1 {cv["f1"]:.3f}, false-positive rate on
+benign {cv["fpr"]:.4f} ({cv["attacks"]} attacks, {cv["benign"]} benign). Routing prompts
+flagged (out of fold): {cv.get("routing_fpr", float("nan")):.4f}.
 
-Leave one source out (trained on the other three; a source has attacks or benign rows or both):
+Leave one source out (trained on the others and the routing prompts; a source has attacks or
+benign rows or both):
 
 | left out | recall on its attacks | false-positive rate on its benign |
 |---|---|---|
@@ -120,7 +131,9 @@ Leave one source out (trained on the other three; a source has attacks or benign
 
 ## Data and licences
 
-The weights are derived from these sources (details in the data's SOURCE.md):
+The weights are derived from these sources (details in the data's SOURCE.md files). The
+routing prompts: routerbench (no licence stated: research use with attribution), llmrouter
+(MIT), gsm8k-zeroeval (Apache-2.0 and MIT).
 
 {LICENCES}
 Because tensor_trust has no licence, weights trained on it carry that uncertainty; run
@@ -138,6 +151,9 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="folder of *.dev.jsonl")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="where to write the weights")
     parser.add_argument("--exclude", nargs="*", default=[], help="sources to leave out")
+    parser.add_argument(
+        "--no-routing", action="store_true", help="no routing prompts as benign examples"
+    )
     return parser.parse_args()
 
 

@@ -18,6 +18,9 @@ import orjson
 from slicewise.policy.injection import Linear, terms
 
 ATTACK_LABELS = frozenset({"injection", "jailbreak"})
+ROUTING_SOURCES = ("routerbench", "llmrouter", "gsm8k-zeroeval")
+ROUTING = "routing"
+"""The source name of routing prompts added as benign examples (``routing_examples``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +34,9 @@ class Example:
 class Settings:
     regularisation: float = 10.0
     """Logistic regression's C: larger fits the training examples more closely."""
-    pairs: bool = True
-    """Adjacent word pairs as terms besides single words."""
+    pairs: bool = False
+    """Adjacent word pairs as terms besides single words (F1 +0.001 in cross-validation, at
+    three times the scoring time: off)."""
     min_examples: int = 2
     """A term enters the vocabulary when this many training texts contain it."""
 
@@ -46,6 +50,19 @@ def load_examples(folder: Path, exclude: Sequence[str] = ()) -> list[Example]:
             row = orjson.loads(line)
             if row["source"] not in exclude:
                 examples.append(Example(row["text"], row["label"] in ATTACK_LABELS, row["source"]))
+    return examples
+
+
+def routing_examples(data: Path) -> list[Example]:
+    """The routing prompts of ``data/{routerbench,llmrouter,gsm8k-zeroeval}/dev.jsonl`` as
+    benign examples: everyday questions, maths and code, whose short lower-case questions the
+    injection data's benign rows (all instructions in persona or task form) do not cover."""
+    examples = []
+    for source in ROUTING_SOURCES:
+        path = data / source / "dev.jsonl"
+        for line in path.read_bytes().splitlines() if path.is_file() else []:
+            messages = orjson.loads(line)["messages"]
+            examples.append(Example("\n".join(m["content"] for m in messages), False, ROUTING))
     return examples
 
 
@@ -87,9 +104,9 @@ def cross_validate(
 def leave_one_source_out(
     examples: Sequence[Example], settings: Settings, threshold: float
 ) -> dict[str, dict[str, float]]:
-    """For each source: train on the others, measure on it."""
+    """For each source but the routing prompts: train on the others, measure on it."""
     results = {}
-    for source in sorted({e.source for e in examples}):
+    for source in sorted({e.source for e in examples} - {ROUTING}):
         scorer = fit([e for e in examples if e.source != source], settings)
         held = [e for e in examples if e.source == source]
         scores = np.array([scorer.score(e.text) for e in held])
