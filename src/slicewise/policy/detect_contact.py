@@ -37,7 +37,9 @@ _DOUBLE_SEPARATOR = re.compile(r"[ .\-/]{2}")
 _TRUNK_ZERO = re.compile(r" ?\(0\) ?")
 _DIGITS = re.compile(r"\d+")
 _SSN_LAYOUT = re.compile(r"\d{3}-\d{2}-\d{4}")  # an SSN, even one never issued, is no phone
-_DATE = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{4} ?[-/] ?\d{4}")  # or years 1983-1987
+_DATE = re.compile(  # 2024-05-01, 01/05/2024, or a span of years 1983-1987
+    r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|(?:1[5-9]|20)\d\d ?[-/] ?(?:1[5-9]|20)\d\d"
+)
 
 _IPV4 = re.compile(rb"9\.9{1,3}\.9{1,3}\.9{1,3}")
 _IPV6 = re.compile(r":[0-9A-Fa-f]{0,4}:")

@@ -19,6 +19,8 @@ from slicewise.policy.detect_base import Finding, Scan, word_char
 from slicewise.policy.detect_checks import looks_random
 
 _BODY = r"[A-Za-z0-9_\-]"
+# A part that must be followed by more is bounded and possessive (``{8,400}+``): unbounded, a
+# long run of ``eyJeyJeyJ...`` would be rescanned from every start, quadratic in its length.
 _VENDOR_KEYS = tuple(
     re.compile(pattern)
     for pattern in (
@@ -32,14 +34,14 @@ _VENDOR_KEYS = tuple(
         r"hf_[A-Za-z0-9]{30,}",  # Hugging Face
         rf"glpat-{_BODY}{{20,}}",  # GitLab
         r"npm_[A-Za-z0-9]{36}",
-        r"SG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}",  # SendGrid
-        rf"eyJ{_BODY}{{8,}}\.{_BODY}{{8,}}\.{_BODY}*",  # JWT: base64url JSON header . payload
+        r"SG\.[A-Za-z0-9_\-]{16,64}+\.[A-Za-z0-9_\-]{16,}",  # SendGrid
+        rf"eyJ{_BODY}{{8,400}}+\.{_BODY}{{8,}}+\.{_BODY}*",  # JWT: base64url header . payload
     )
 )
 _BEARER = re.compile(r"earer[ \t]+([A-Za-z0-9._~+/\-]{16,}=*)")
 _BASIC = re.compile(r"asic[ \t]+([A-Za-z0-9+/]{8,}={0,2})")
 _KEY_FIELDS = tuple(  # one pattern a word: an alternation would lose the literal-prefix scan
-    re.compile(word + r"s?[\"']?(?:[ \t]+is)?[ \t]*[:=]?[ \t]*[\"']?([a-z0-9_\-./+=~]{16,})")
+    re.compile(word + r"s?[\"']?(?:[ \t]+is\b)?[ \t]*[:=]?[ \t]*[\"']?([a-z0-9_\-./+=~]{16,})")
     for word in ("key", "secret", "token")
 )
 
