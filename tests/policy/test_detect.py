@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import os
+from pathlib import Path
 
+import orjson
 import pytest
 
 from slicewise.policy.detect import KINDS, Finding, Patterns, Union, default_detector, resolve
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(os.environ.get("SLICEWISE_DATA", ROOT.parent / "shared" / "data"))
 
 
 def found(text: str) -> list[tuple[str, str]]:
@@ -132,3 +138,14 @@ def test_short_and_empty_texts() -> None:
 def test_non_ascii_text_keeps_offsets() -> None:
     text = "Grüße aus Köln 🙂, schreib an jörg@example.de oder ruf +49 221 1234567 an"
     assert found(text) == [("EMAIL", "jörg@example.de"), ("PHONE", "+49 221 1234567")]
+
+
+@pytest.mark.data
+def test_few_routing_prompts_have_findings() -> None:
+    path = DATA / "gsm8k-zeroeval" / "dev.jsonl"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent: the shared outcomes data is not on this machine")
+    rows = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    texts = ["\n".join(m["content"] for m in row["messages"]) for row in rows]
+    hits = [t for t in texts if default_detector().find(t)]
+    assert len(hits) < 0.01 * len(texts)
