@@ -68,18 +68,18 @@ class Linear:
         threshold: float,
         pairs: bool = False,
     ) -> None:
-        self._weight = {term: w for term, (w, _) in weights.items()}
-        self._idf2 = {term: idf * idf for term, (_, idf) in weights.items()}
+        # Both sums in one pass of C-level look-ups: the weight is the real part, idf^2 the
+        # imaginary part, and an unknown term adds 0 (a third of the time of two passes).
+        self._terms = {term: complex(w, idf * idf) for term, (w, idf) in weights.items()}
         self.bias = bias
         self.threshold = threshold
         self.pairs = pairs
 
     def score(self, text: str) -> float:
-        known = self._weight.keys() & terms(text, self.pairs)
-        if not known:
+        total = sum(map(self._terms.get, terms(text, self.pairs), itertools.repeat(0j)), 0j)
+        if not total.imag:
             return _sigmoid(self.bias)
-        norm = math.sqrt(sum(map(self._idf2.__getitem__, known)))
-        return _sigmoid(self.bias + sum(map(self._weight.__getitem__, known)) / norm)
+        return _sigmoid(self.bias + total.real / math.sqrt(total.imag))
 
     def flagged(self, text: str) -> bool:
         return self.score(text) >= self.threshold
@@ -102,11 +102,12 @@ class Linear:
         return cls(table, float(params[0]), float(params[1]), bool(params[2]))
 
     def arrays(self) -> dict[str, np.ndarray]:
-        vocabulary = list(self._weight)
+        vocabulary = list(self._terms)
+        values = np.array([self._terms[t] for t in vocabulary], dtype=np.complex128)
         return {
             "terms": np.frombuffer("\n".join(vocabulary).encode("utf-8"), dtype=np.uint8),
-            "weight": np.array([self._weight[t] for t in vocabulary], dtype=np.float32),
-            "idf": np.sqrt(np.array([self._idf2[t] for t in vocabulary], dtype=np.float32)),
+            "weight": values.real.astype(np.float32),
+            "idf": np.sqrt(values.imag).astype(np.float32),
             "params": np.array([self.bias, self.threshold, float(self.pairs)], dtype=np.float64),
         }
 
