@@ -103,7 +103,9 @@ def _named(scan: Scan) -> Iterator[Finding]:
     text = scan.text
     for match in _LOOSE.finditer(scan.shape):
         start, end = match.span()
-        if _near_phone_word(scan.lower, start, end) and not _DATE.fullmatch(text, start, end):
+        if not 7 <= match.group().count(b"9") <= 15 or _DATE.fullmatch(text, start, end):
+            continue  # the cheap tests first: most runs of digits are no phone number
+        if _near_phone_word(scan.lower, start, end):
             yield from _phone(text, start, end, 7, 15)
 
 
