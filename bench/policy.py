@@ -6,8 +6,8 @@
 Runs on one core (CPU affinity and BLAS threads pinned before numpy loads). Lines:
 
 - ``recall``: per kind, the share of generated values (``bench/policy_samples.py``: Faker in
-  18 locales, several layouts, inside sentences at the start, middle or end of a message) that
-  findings of that kind cover completely. Target >= 0.99 each.
+  17 locales for phones and 18 for IBANs, several layouts, inside sentences at the start,
+  middle or end of a message) that findings of that kind cover completely. Target >= 0.99.
 - ``fpr``: per routing source (``../shared/data/{routerbench,llmrouter,gsm8k-zeroeval}``,
   prompts without personal data), the share of prompts with any finding, and the findings by
   kind. Target < 1 %. ``--show N`` prints up to N hits per kind to stderr, to inspect.

@@ -38,6 +38,10 @@ def test_shipped_weights_separate_obvious_cases() -> None:
         assert scorer.score(text) < scorer.threshold, text
 
 
+def test_default_threshold_is_the_shipped_scorers() -> None:
+    assert injection.default_threshold() == default_scorer().threshold
+
+
 def test_scores_are_probabilities_for_any_text() -> None:
     scorer = default_scorer()
     for text in ["", "   ", "ö ö ö", "x" * 50_000, "🙂" * 100]:
