@@ -14,7 +14,8 @@ Runs on one core (CPU affinity and BLAS threads pinned before numpy loads). Line
 - ``injection``: the shipped settings in stratified 5-fold cross-validation on the dev
   examples and the routing prompts (benign), at the shipped threshold: precision, recall, F1,
   false-positive rate on the injection data's benign prompts, share of routing prompts flagged
-  (``routing_fpr``); the same by length bucket; and leave one source out. Target F1 >= 0.9 at
+  (``routing_fpr``); the same by length bucket; again with texts that open with the same eight
+  words in one fold (template variants); and leave one source out. Target F1 >= 0.9 at
   FPR < 2 %.
 - ``latency``: CPU time (``time.thread_time``) of one ``find`` plus one ``score`` on prompts of
   about 100, 500 and 2,000 tokens made of routing prompts (4 characters a token), p50/p99 in
@@ -146,6 +147,9 @@ def injection_quality(args: argparse.Namespace) -> list[dict[str, Any]]:
         inside = (lengths >= low) & (lengths < high) & ~routing
         result = train.measure(scores[inside], labels[inside], threshold)
         lines.append({"part": "injection", "eval": f"5-fold, {low}-{high} chars", **result})
+    scores = train.cross_validate(examples, settings, by_opening=True)
+    result = train.measure(scores[~routing], labels[~routing], threshold)
+    lines.append({"part": "injection", "eval": "5-fold, template variants in one fold", **result})
     for source, result in train.leave_one_source_out(examples, settings, threshold).items():
         lines.append({"part": "injection", "eval": f"left out {source}", **result})
     return lines

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from slicewise.policy.injection import Linear, terms
+from slicewise.policy.injection import Linear, terms, words
 
 ATTACK_LABELS = frozenset({"injection", "jailbreak"})
 ROUTING_SOURCES = ("routerbench", "llmrouter", "gsm8k-zeroeval")
@@ -87,15 +87,27 @@ def fit(examples: Sequence[Example], settings: Settings, threshold: float = 0.5)
 
 
 def cross_validate(
-    examples: Sequence[Example], settings: Settings, folds: int = 5, seed: int = 0
+    examples: Sequence[Example],
+    settings: Settings,
+    folds: int = 5,
+    seed: int = 0,
+    by_opening: bool = False,
 ) -> np.ndarray:
-    """Out-of-fold scores of a stratified ``folds``-fold split."""
-    from sklearn.model_selection import StratifiedKFold
+    """Out-of-fold scores of a stratified ``folds``-fold split; with ``by_opening``, texts
+    whose first eight words agree (variants of one jailbreak template) share a fold."""
+    from sklearn.model_selection import GroupKFold, StratifiedKFold
 
     labels = np.array([e.attack for e in examples])
     scores = np.zeros(len(examples))
-    split = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    for train, test in split.split(np.zeros(len(labels)), labels):
+    if by_opening:
+        openings = [" ".join(words(e.text)[:8]) for e in examples]
+        groups = np.unique(openings, return_inverse=True)[1]
+        splits = GroupKFold(folds).split(np.zeros(len(labels)), labels, groups)
+    else:
+        splits = StratifiedKFold(folds, shuffle=True, random_state=seed).split(
+            np.zeros(len(labels)), labels
+        )
+    for train, test in splits:
         scorer = fit([examples[i] for i in train], settings)
         scores[test] = [scorer.score(examples[i].text) for i in test]
     return scores
