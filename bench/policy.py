@@ -1,202 +1,226 @@
-"""The policy step's CPU per request, and what it adds to the gateway's CPU per request.
+"""Policy detection benchmark: one JSON line per measurement.
 
-    python bench/policy.py               # the step, in process, on the shared routing prompts
-    python bench/policy.py --gateway     # and slicewise serve with and without policies (+40 s)
+    PYTHONPATH=src python bench/policy.py                  # everything, ~4 min on one core
+    PYTHONPATH=src python bench/policy.py --only recall fpr --show 5   # print misses and hits
 
-``step``: the exact work the gateway does per request when policies are configured (the
-declared class checked, every message run through the detector, user and tool messages scored
-for injection, rules applied, redaction when a rule says so), timed with the thread's CPU clock
-on each prompt of ../shared/data (llmrouter and routerbench dev files) under 2,000 tokens
-(8,000 characters); p50/p90/p99 in microseconds (also for those over 2,000 characters), and
-the detector's and the scorer's share. The policies are ``POLICIES`` below: a typical set
-(regulated and confidential data to self-hosted models, secrets redacted, injection flagged).
+Runs on one core (CPU affinity and BLAS threads pinned before numpy loads). Lines:
 
-``gateway`` (with ``--gateway``): the fake upstream and two ``slicewise serve`` processes, the
-second with ``POLICIES``, driven in turn by bench/gateway.py's client on the same ~100-word
-prompt; CPU ms per request of each server process tree, the difference, at concurrency 1 and 16.
-Needs no LiteLLM. Without ../shared/data the step part says so and is skipped.
+- ``recall``: per kind, the share of generated values (``bench/policy_samples.py``: Faker in
+  17 locales for phones and 18 for IBANs, several layouts, inside sentences at the start,
+  middle or end of a message) that findings of that kind cover completely. Target >= 0.99.
+- ``fpr``: per routing source (``../shared/data/{routerbench,llmrouter,gsm8k-zeroeval}``,
+  prompts without personal data), the share of prompts with any finding, and the findings by
+  kind. Target < 1 %. ``--show N`` prints up to N hits per kind to stderr, to inspect.
+- ``injection``: the shipped settings in stratified 5-fold cross-validation on the dev
+  examples and the routing prompts (benign), at the shipped threshold: precision, recall, F1,
+  false-positive rate on the injection data's benign prompts, share of routing prompts flagged
+  (``routing_fpr``); the same by length bucket; again with texts that open with the same eight
+  words in one fold (template variants); and leave one source out. Target F1 >= 0.9 at
+  FPR < 2 %.
+- ``latency``: CPU time (``time.thread_time``) of one ``find`` plus one ``score`` on prompts of
+  about 100, 500 and 2,000 tokens made of routing prompts (4 characters a token), p50/p99 in
+  microseconds, and each part alone. Target: all policy checks 0.3 ms at p50.
 
-Prints one JSON object per line.
+The data lives in ``../shared/data`` (or ``$SLICEWISE_DATA``); parts without it say so.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import statistics
-import sys
-import tempfile
-import time
-from pathlib import Path
-from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+if hasattr(os, "sched_setaffinity"):
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+import argparse  # noqa: E402 - the thread settings above must precede numpy
+import json  # noqa: E402
+import random  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections import Counter  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import orjson  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from policy_samples import SENTENCES, samples  # noqa: E402
+from slicewise.policy import injection  # noqa: E402
+from slicewise.policy import injection_train as train  # noqa: E402
+from slicewise.policy.detect import Finding, default_detector  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("SLICEWISE_DATA", ROOT.parent / "shared" / "data"))
-MAX_CHARS = 8000
-
-SECRETS = ["API_KEY", "PASSWORD", "PRIVATE_KEY"]
-POLICIES: dict[str, Any] = {
-    "rules": [
-        {"name": "regulated-local", "classes": ["regulated"], "where": {"self_hosted": True}},
-        {"name": "confidential-local", "classes": ["confidential"], "where": {"self_hosted": True}},
-        {"name": "mask", "classes": ["confidential"], "action": "redact", "kinds": SECRETS},
-    ],
-    "injection": {"action": "flag", "threshold": 0.5},
-}
+ROUTING = ("routerbench", "llmrouter", "gsm8k-zeroeval")
+SIZES = (100, 500, 2_000)
+PARTS = ("recall", "fpr", "injection", "latency")
 
 
 def main() -> None:
-    args = parse_args()
-    prompts = load_prompts(args.limit)
-    if prompts:
-        print(json.dumps(step(prompts)))
-    else:
-        print(json.dumps({"step": "skipped", "why": f"no routing prompts under {DATA}"}))
-    if args.gateway:
-        for line in gateway(args.seconds):
-            print(json.dumps(line))
+    args = _parse_args()
+    for part in args.only or PARTS:
+        for line in RUNNERS[part](args):
+            print(json.dumps(line), flush=True)
 
 
-def load_prompts(limit: int) -> list[list[dict[str, str]]]:
-    found = []
-    for name in ("llmrouter", "routerbench"):
-        path = DATA / name / "dev.jsonl"
-        if not path.exists():
+def recall(args: argparse.Namespace) -> list[dict[str, Any]]:
+    detector = default_detector()
+    lines = []
+    for kind in SENTENCES:
+        found, misses = 0, []
+        for text, start, end in samples(kind, args.samples, seed=args.seed):
+            if _covered(detector.find(text), kind, text, start, end):
+                found += 1
+            elif len(misses) < args.show:
+                misses.append(text[max(0, start - 20) : end + 20])
+        for miss in misses:
+            print(f"miss {kind}: {miss!r}", file=sys.stderr)
+        lines.append(
+            {"part": "recall", "kind": kind, "n": args.samples, "recall": found / args.samples}
+        )
+    return lines
+
+
+def _covered(findings: list[Finding], kind: str, text: str, start: int, end: int) -> bool:
+    """Whether findings of ``kind`` cover every letter and digit of ``text[start:end]``."""
+    hidden = [False] * (end - start)
+    for f in findings:
+        if f.kind == kind:
+            for at in range(max(f.start, start), min(f.end, end)):
+                hidden[at - start] = True
+    return all(hidden[i] or not text[start + i].isalnum() for i in range(end - start))
+
+
+def fpr(args: argparse.Namespace) -> list[dict[str, Any]]:
+    detector = default_detector()
+    lines = []
+    for source in ROUTING:
+        prompts = _routing_prompts(source)
+        if prompts is None:
+            lines.append({"part": "fpr", "source": source, "skipped": f"no data under {DATA}"})
             continue
-        for line in path.read_bytes().split(b"\n")[:limit]:
-            if not line.strip():
-                continue
-            messages = json.loads(line)["messages"]
-            if sum(len(m.get("content") or "") for m in messages) <= MAX_CHARS:
-                found.append(messages)
-    return found
+        hit, kinds, shown = 0, Counter[str](), Counter[str]()
+        for text in prompts:
+            findings = detector.find(text)
+            hit += bool(findings)
+            for f in findings:
+                kinds[f.kind] += 1
+                if shown[f.kind] < args.show:
+                    shown[f.kind] += 1
+                    print(
+                        f"hit {source} {f.kind}: {text[max(0, f.start - 30) : f.end + 30]!r}",
+                        file=sys.stderr,
+                    )
+        lines.append({"part": "fpr", "source": source, "prompts": len(prompts),
+                      "rate": hit / len(prompts), "findings": dict(kinds)})  # fmt: skip
+    return lines
 
 
-def step(prompts: list[list[dict[str, str]]]) -> dict[str, Any]:
-    from slicewise.chat import ChatRequest, Message
-    from slicewise.config.load import validate
-
-    config = validate(bench_config("http://127.0.0.1:9/v1", Path("unused")), {}, "bench")
-    from slicewise.policy.rules import from_config
-
-    policies = from_config(config)
-    assert policies is not None
-    requests = []
-    for messages in prompts:
-        turns = tuple(Message(m["role"], m["content"]) for m in messages)  # type: ignore[arg-type]
-        requests.append(ChatRequest("auto", turns))
-    for request in requests[:200]:  # warm up
-        policies.apply(request, policies.declared(None, request.metadata))
-    total, detect, score = [], [], []
-    for request in requests:
-        started = time.thread_time_ns()
-        policies.apply(request, policies.declared(None, request.metadata))
-        total.append(time.thread_time_ns() - started)
-        started = time.thread_time_ns()
-        for message in request.messages:
-            policies.detector.find(message.content or "")
-        detect.append(time.thread_time_ns() - started)
-        started = time.thread_time_ns()
-        for message in request.messages:
-            if message.role in ("user", "tool"):
-                policies.scorer.score(message.content or "")
-        score.append(time.thread_time_ns() - started)
-    chars = [sum(len(m.content or "") for m in r.messages) for r in requests]
-    long = [t for t, c in zip(total, chars, strict=True) if c >= 2000]
-    return {
-        "step": "policy step, in process",
-        "prompts": len(requests),
-        "chars_p50": int(statistics.median(chars)),
-        "us": percentiles(total),
-        "long_prompts": len(long),
-        "long_us": percentiles(long) if len(long) > 1 else None,
-        "detector_us": percentiles(detect),
-        "scorer_us": percentiles(score),
-        "target_p50_us": 300,
-        "met": statistics.median(total) / 1000 <= 300,
-    }
+def _routing_prompts(source: str) -> list[str] | None:
+    path = DATA / source / "dev.jsonl"
+    if not path.is_file():
+        return None
+    rows = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    return ["\n".join(m["content"] for m in row["messages"]) for row in rows]
 
 
-def percentiles(ns: list[int]) -> dict[str, float]:
-    cuts = statistics.quantiles(ns, n=100)
-    return {
-        "p50": round(statistics.median(ns) / 1000, 1),
-        "p90": round(cuts[89] / 1000, 1),
-        "p99": round(cuts[98] / 1000, 1),
-    }
+def injection_quality(args: argparse.Namespace) -> list[dict[str, Any]]:
+    folder = DATA / "injection"
+    if not any(folder.glob("*.dev.jsonl")):
+        return [{"part": "injection", "skipped": f"no data under {folder}"}]
+    examples = train.load_examples(folder) + train.routing_examples(DATA)
+    shipped = injection.default_scorer()
+    settings = train.Settings(regularisation=_shipped_regularisation(), pairs=shipped.pairs)
+    scores = train.cross_validate(examples, settings)
+    labels = np.array([e.attack for e in examples])
+    routing = np.array([e.source == train.ROUTING for e in examples])
+    threshold = shipped.threshold
+    result = train.measure(scores[~routing], labels[~routing], threshold)
+    result["routing_fpr"] = train.measure(scores[routing], labels[routing], threshold)["fpr"]
+    lines = [{"part": "injection", "eval": "5-fold", "threshold": threshold, **result}]
+    lengths = np.array([len(e.text) for e in examples])
+    for low, high in ((0, 200), (200, 1000), (1000, 10**9)):
+        inside = (lengths >= low) & (lengths < high) & ~routing
+        result = train.measure(scores[inside], labels[inside], threshold)
+        lines.append({"part": "injection", "eval": f"5-fold, {low}-{high} chars", **result})
+    scores = train.cross_validate(examples, settings, by_opening=True)
+    result = train.measure(scores[~routing], labels[~routing], threshold)
+    lines.append({"part": "injection", "eval": "5-fold, template variants in one fold", **result})
+    for source, result in train.leave_one_source_out(examples, settings, threshold).items():
+        lines.append({"part": "injection", "eval": f"left out {source}", **result})
+    return lines
 
 
-def bench_config(upstream: str, tmp: Path, policies: bool = True) -> dict[str, Any]:
-    sys.path.insert(0, str(Path(__file__).parent))
-    from servers import slicewise_config
+def _shipped_regularisation() -> float:
+    from safetensors import safe_open
 
-    config = slicewise_config(upstream, tmp)
-    config["models"][0]["attributes"] = {"self_hosted": True}
-    if policies:
-        config["policies"] = POLICIES
-    return config
+    with safe_open(str(injection.WEIGHTS), framework="numpy") as stored:
+        return float(
+            (stored.metadata() or {}).get("regularisation", train.Settings().regularisation)
+        )
 
 
-def gateway(seconds: float) -> list[dict[str, Any]]:
-    sys.path.insert(0, str(Path(__file__).parent))
-    import uvloop
-
-    from load import KEY, load, request_bytes
-    from phases import settled_cpu, tree_cpu
-    from servers import Server, free_port, launch, stop_servers, wait_ready
-
-    out = []
-    with tempfile.TemporaryDirectory(prefix="slicewise-policy-") as name:
-        tmp = Path(name)
-        ports = {t: free_port() for t in ("direct", "off", "on")}
-        upstream = f"http://127.0.0.1:{ports['direct']}/v1"
-        servers: dict[str, Server] = {}
-        commands = {"direct": [sys.executable, "-m", "tests.fakes.upstream"]}
-        for target in ("off", "on"):
-            (tmp / target).mkdir()
-            config = bench_config(upstream, tmp / target, policies=target == "on")
-            (tmp / f"{target}.yaml").write_text(json.dumps(config))
-            commands[target] = ["slicewise", "serve", "--config", str(tmp / f"{target}.yaml")]
-        try:
-            for target, command in commands.items():
-                process, log = launch(
-                    target, [*command, "--port", str(ports[target])], tmp, {"BENCH_KEY": KEY}, None
-                )
-                model = "gpt-4o-mini" if target == "direct" else "auto"
-                servers[target] = Server(target, process, ports[target], model, log)
-            for server in servers.values():
-                wait_ready(server)
-            for concurrency in (1, 16):
-                cpu: dict[str, float] = {}
-                for target in ("off", "on", "on", "off"):  # ABBA: a drift cancels
-                    server = servers[target]
-                    payload = request_bytes(server.port, "auto", "plain")
-                    before = tree_cpu(server.process.pid)
-                    result = uvloop.run(load(server.port, payload, concurrency, seconds))
-                    used = settled_cpu(server.process.pid) - before
-                    cpu.setdefault(target, 0.0)
-                    cpu[target] += used * 1000 / max(1, len(result.latency)) / 2
-                out.append(
-                    {
-                        "step": "gateway CPU ms per request, plain, same prompt",
-                        "concurrency": concurrency,
-                        "without_policies": round(cpu["off"], 3),
-                        "with_policies": round(cpu["on"], 3),
-                        "added_ms": round(cpu["on"] - cpu["off"], 3),
-                    }
-                )
-        finally:
-            stop_servers(servers)
-    return out
+def latency(args: argparse.Namespace) -> list[dict[str, Any]]:
+    pool = [p for source in ROUTING for p in (_routing_prompts(source) or [])]
+    made_of = "routing prompts"
+    if not pool:  # every sentence holds a finding: a worst case, not a typical one
+        pool = [text for kind in SENTENCES for text, _, _ in samples(kind, 50)]
+        made_of = "generated sentences, each with personal data or a secret"
+    rng = random.Random(args.seed)
+    detector, scorer = default_detector(), injection.default_scorer()
+    lines = []
+    for tokens in SIZES:
+        prompts = [_prompt_of(rng, pool, tokens * 4) for _ in range(args.timed)]
+        parts: dict[str, Callable[[str], object]] = {
+            "detect": detector.find, "injection": scorer.score,
+            "both": lambda t: (detector.find(t), scorer.score(t)),
+        }  # fmt: skip
+        result: dict[str, Any] = {
+            "part": "latency", "tokens": tokens, "prompts": len(prompts), "made_of": made_of
+        }  # fmt: skip
+        for name, call in parts.items():
+            micros = _timed(call, prompts)
+            result[f"{name}_p50_us"] = round(float(np.percentile(micros, 50)), 1)
+            result[f"{name}_p99_us"] = round(float(np.percentile(micros, 99)), 1)
+        lines.append(result)
+    return lines
 
 
-def parse_args() -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--gateway", action="store_true", help="also slicewise serve with/without")
-    p.add_argument("--seconds", type=float, default=4.0, help="per gateway phase")
-    p.add_argument("--limit", type=int, default=3000, help="prompts per data file")
-    return p.parse_args()
+def _prompt_of(rng: random.Random, pool: list[str], chars: int) -> str:
+    parts: list[str] = []
+    while sum(map(len, parts)) < chars:
+        parts.append(rng.choice(pool))
+    return "\n\n".join(parts)[:chars]
+
+
+def _timed(call: Callable[[str], object], prompts: list[str]) -> np.ndarray:
+    for text in prompts[:20]:
+        call(text)
+    micros = np.empty(len(prompts))
+    for i, text in enumerate(prompts):
+        start = time.thread_time_ns()
+        call(text)
+        micros[i] = (time.thread_time_ns() - start) / 1000
+    return micros
+
+
+RUNNERS: dict[str, Callable[[argparse.Namespace], list[dict[str, Any]]]] = {
+    "recall": recall, "fpr": fpr, "injection": injection_quality, "latency": latency,
+}  # fmt: skip
+
+
+def _parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", choices=PARTS, help="run only these parts")
+    parser.add_argument("--samples", type=int, default=1000, help="generated values per kind")
+    parser.add_argument("--timed", type=int, default=2000, help="prompts timed per size")
+    parser.add_argument("--show", type=int, default=0, help="print this many misses/hits")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args()
 
 
 if __name__ == "__main__":

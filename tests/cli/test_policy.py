@@ -109,7 +109,6 @@ def readme_lines() -> list[str]:
     return [line for line in block.splitlines()[1:] if line.startswith("{")]
 
 
-@pytest.mark.xfail(strict=False, reason="the card line needs the full detector (Luhn cards)")
 def test_the_readme_shows_what_policy_test_prints(capsys: pytest.CaptureFixture[str]) -> None:
     prompts, config = ROOT / "examples" / "prompts.jsonl", ROOT / "examples" / "policies.yaml"
     assert main(["policy", "test", str(prompts), "--config", str(config), "--json"]) == 0

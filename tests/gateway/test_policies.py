@@ -17,8 +17,6 @@ import openai
 import pytest
 
 from slicewise.config.default import LOCAL_MODEL
-from slicewise.policy import rules
-from slicewise.policy.detect import Finding
 from slicewise.providers.local import available as local_available
 from tests.fakes.upstream import FakeUpstream
 from tests.gateway.conftest import KEY
@@ -71,32 +69,7 @@ def sent_text(fake: FakeUpstream) -> str:
     return " ".join(str(r.body) for r in fake.requests)
 
 
-class CardStub:
-    """Finds the one test card number: stands in for the full detector's Luhn-checked cards."""
-
-    def find(self, text: str) -> list[Finding]:
-        at = text.find(CARD)
-        return [] if at < 0 else [Finding("CARD", at, at + len(CARD))]
-
-
-@pytest.mark.parametrize(
-    "detector",
-    [
-        pytest.param(
-            None,
-            marks=pytest.mark.xfail(
-                strict=False, reason="the skeleton detector finds e-mail only; cards come later"
-            ),
-        ),
-        CardStub(),
-    ],
-    ids=["default-detector", "card-stub"],
-)
-def test_a_card_number_never_reaches_a_cloud_model(
-    gateway, fake_upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch, detector: Any
-) -> None:
-    if detector is not None:
-        monkeypatch.setattr(rules, "default_detector", lambda: detector)
+def test_a_card_number_never_reaches_a_cloud_model(gateway, fake_upstream: FakeUpstream) -> None:
     server = policed(gateway, fake_upstream)
     with openai.OpenAI(base_url=server.url + "/v1", api_key=KEY, max_retries=0) as client:
         raw = client.chat.completions.with_raw_response.create(
@@ -355,12 +328,12 @@ def test_a_dry_run_shows_the_decision_and_the_excluded_models(
     body = {"model": "auto", "messages": [{"role": "user", "content": f"to {EMAIL}"}]}
     found = httpx.post(server.url + "/v1/route", json=body, timeout=10).json()
     assert found["model"] == ONPREM and found["fallbacks"] == []
+    assert found["policy"].pop("injection") < 0.2  # a plain request scores low
     assert found["policy"] == {
         "data_class": "confidential",
         "policy_action": "allow",
         "policy_rules": ["confidential-local"],
         "detections": {"EMAIL": 1},
-        "injection": 0.0,
         "flagged": False,
     }
     notes = {c["model"]: c["note"] for c in found["candidates"] if not c["eligible"]}
