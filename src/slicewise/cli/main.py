@@ -14,13 +14,23 @@ from slicewise import __version__
 from slicewise.cli import config as config_cmd
 from slicewise.cli import eval as eval_cmd
 from slicewise.cli import keys as keys_cmd
+from slicewise.cli import profile as profile_cmd
 from slicewise.cli import report as report_cmd
 from slicewise.cli import route as route_cmd
 from slicewise.cli import serve as serve_cmd
 from slicewise.cli import train as train_cmd
 from slicewise.errors import SlicewiseError
 
-COMMANDS = (serve_cmd, train_cmd, route_cmd, eval_cmd, config_cmd, report_cmd, keys_cmd)
+COMMANDS = (
+    serve_cmd,
+    train_cmd,
+    route_cmd,
+    eval_cmd,
+    config_cmd,
+    report_cmd,
+    keys_cmd,
+    profile_cmd,
+)
 
 
 def parser() -> argparse.ArgumentParser:
