@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from slicewise import __version__
+from slicewise.cli import check as check_cmd
 from slicewise.cli import config as config_cmd
 from slicewise.cli import eval as eval_cmd
 from slicewise.cli import keys as keys_cmd
@@ -30,6 +31,7 @@ COMMANDS = (
     report_cmd,
     keys_cmd,
     profile_cmd,
+    check_cmd,
 )
 
 
