@@ -104,13 +104,17 @@ def summary(result: Check) -> dict[str, Any]:
     }
 
 
-def verify(router: Router, fixed: Router, held: Outcomes, share: float) -> dict[str, float]:
+def verify(
+    router: Router, fixed: Router, held: Outcomes, intact: Outcomes, share: float
+) -> dict[str, float]:
     assert router.calibration is not None
+    untouched, _ = realised(router, intact, share)
     before, before_cost = realised(router, held, share)
     after, after_cost = realised(fixed, held, share)
     return {
         "share": share,
         "promised": round(share * router.calibration.best_quality, 4),
+        "realised_before_the_downgrade": round(untouched, 4),
         "realised_without_recalibration": round(before, 4),
         "realised_recalibrated": round(after, 4),
         "cost_without_recalibration": before_cost,
@@ -160,9 +164,21 @@ def run(path: Path, args: argparse.Namespace) -> dict[str, Any]:
         "quality_after": round(float(np.mean(fit.scores[:, fit.models.index(weaker)])), 4),
         "control_check": summary(control),
         "downgrade_check": summary(result),
-        "verify_downgraded": [verify(router, fixed, held_down, s) for s in (0.9, TARGET, 1.0)],
+        "best_single_quality": {
+            "train": round(router.calibration.best_quality, 4) if router.calibration else None,
+            "verify": _best_on(router, held),
+        },
+        "verify_downgraded": [
+            verify(router, fixed, held_down, held, s) for s in (0.9, TARGET, 1.0)
+        ],
         "seconds": round(time.perf_counter() - started, 1),
     }
+
+
+def _best_on(router: Router, held: Outcomes) -> float:
+    assert router.calibration is not None
+    column = held.models.index(router.calibration.best_model)
+    return round(float(np.mean(held.scores[:, column])), 4)
 
 
 def load_concat(a: Outcomes, b: Outcomes) -> Outcomes:
