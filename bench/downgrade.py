@@ -130,13 +130,42 @@ def main() -> int:
     p.add_argument("--weaker", help="whose scores it gets (default: the weakest model)")
     p.add_argument("--limit", type=int, default=0, help="use only this many prompts")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=int, default=1, help="repeat with this many splits")
     args = p.parse_args()
     path = DATA / args.source / "dev.jsonl"
     if not path.is_file():
         print(orjson.dumps({"skipped": f"{path} is absent"}).decode())
         return 0
-    print(orjson.dumps(run(path, args)).decode())
+    if args.seeds == 1:
+        print(orjson.dumps(run(path, args)).decode())
+        return 0
+    runs = [run(path, argparse.Namespace(**{**vars(args), "seed": s})) for s in range(args.seeds)]
+    print(orjson.dumps(aggregate(runs)).decode())
     return 0
+
+
+def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean, lowest and highest of each verify number over the splits, and every check's exit."""
+    verify: dict[str, Any] = {}
+    for i, share in enumerate(runs[0]["verify_downgraded"]):
+        keys = [k for k in share if k != "share"]
+        verify[str(share["share"])] = {
+            k: _spread([r["verify_downgraded"][i][k] for r in runs]) for k in keys
+        }
+    return {
+        "source": runs[0]["source"],
+        "router": runs[0]["router"],
+        "splits": len(runs),
+        "downgraded": [f"{r['downgraded']} <- {r['scores_from']}" for r in runs],
+        "control_exit_codes": [r["control_check"]["exit_code"] for r in runs],
+        "downgrade_exit_codes": [r["downgrade_check"]["exit_code"] for r in runs],
+        "verify_downgraded": verify,
+        "seconds": round(sum(r["seconds"] for r in runs), 1),
+    }
+
+
+def _spread(values: list[float]) -> dict[str, float]:
+    return {"mean": round(float(np.mean(values)), 4), "min": min(values), "max": max(values)}
 
 
 def run(path: Path, args: argparse.Namespace) -> dict[str, Any]:
