@@ -1,8 +1,9 @@
 """``slicewise check``: do a router's models and targets still hold on new outcomes?
 
 Exit codes: 0 no regression; 1 a regression beyond the tolerance (a model worse with its whole
-95% interval below zero, or a target's realised quality short of its promise); 2 a usage or
-data error. Meant for CI or a nightly job after ``slicewise profile``.
+95% interval below zero, or a target's realised quality short of its promise by more than the
+tolerance, its interval below the promise); 2 a usage or data error. Meant for CI or a nightly
+job after ``slicewise profile``.
 """
 
 from __future__ import annotations

@@ -36,12 +36,17 @@ def text(result: Check) -> str:
             f"{m.model:<40} {m.prompts:>7} {m.before:>7.3f} {m.after:>7.3f} {m.change:>+8.3f}  "
             f"[{m.low:+.3f}, {m.high:+.3f}] {kind}{flag}"
         )
-    lines += ["", f"{'target':<11} {'promised':>8} {'realised':>8} {'recalibrated':>12}  cost now"]
+    lines += [
+        "",
+        f"{'target':<11} {'promised':>8} {'realised':>8}  {'95% interval':<16} "
+        f"{'recalibrated':>12}  cost now",
+    ]
     for t in result.targets:
         flag = "  BELOW TARGET" if t.regressed else ""
         name = f"share={t.share:g}"
         lines.append(
-            f"{name:<11} {t.promised:>8.3f} {t.realised:>8.3f} {t.recalibrated:>12.3f}  "
+            f"{name:<11} {t.promised:>8.3f} {t.realised:>8.3f}  [{t.low:.3f}, {t.high:.3f}]   "
+            f"{t.recalibrated:>12.3f}  "
             f"${t.cost:.6f} -> ${t.recalibrated_cost:.6f}{flag}"
         )
     lines += ["", *(f"note: {n}" for n in result.notes)]
