@@ -13,7 +13,7 @@ import yaml
 from slicewise.cli.main import main
 from slicewise.outcomes import load_outcomes
 from tests.conftest import WORDS, write_jsonl
-from tests.fakes.upstream import FakeUpstream, ok
+from tests.fakes.upstream import FakeUpstream, ok, status
 
 LOCAL = "local/smollm2-135m-instruct"
 
@@ -183,3 +183,43 @@ def test_max_cost_stops_cleanly_and_a_rerun_resumes(
     assert second["already_profiled"] == first["profiled"]
     assert fake_upstream.calls["gpt-4o"] - calls == 10 - first["profiled"]
     assert len(load_outcomes(out)) == 10
+
+
+def test_failed_calls_are_counted_and_retried_on_rerun(
+    tmp_path: Path, fake_upstream: FakeUpstream, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = fake_config(tmp_path, fake_upstream)
+    probes = write_jsonl(tmp_path / "probes.jsonl", echo_probes(4))
+    out = tmp_path / "out.jsonl"
+    fake_upstream.script(status(500), model="gpt-4o-mini")
+    assert profile(config, "fake/gpt-4o-mini", probes, out, "--concurrency", "1") == 3
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["failed"] == 1
+    assert "rerun to retry it" in captured.err
+    assert profile(config, "fake/gpt-4o-mini", probes, out) == 0
+    assert json.loads(capsys.readouterr().out)["profiled"] == 1
+
+
+def test_judge_graded_probes_go_to_the_judge_model(
+    tmp_path: Path, fake_upstream: FakeUpstream, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = fake_config(tmp_path, fake_upstream)
+    rows = [
+        {
+            "id": "j",
+            "grader": "judge",
+            "rubric": "Names a colour.",
+            "messages": user("Name a colour."),
+        }
+    ]
+    probes = write_jsonl(tmp_path / "probes.jsonl", rows)
+    out = tmp_path / "out.jsonl"
+    assert profile(config, "fake/gpt-4o-mini", probes, out) == 2  # no --judge
+    assert "--judge" in capsys.readouterr().err
+    fake_upstream.script(ok("SCORE: 8"), model="gpt-4o")
+    assert profile(config, "fake/gpt-4o-mini", probes, out, "--judge", "fake/gpt-4o") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["mean_score"] == 0.8
+    judged = fake_upstream.requests[-1].body
+    assert judged["model"] == "gpt-4o" and "Names a colour." in judged["messages"][0]["content"]
+    assert summary["spent_usd"] > load_outcomes(out).costs[0, 0]  # the judge's call is paid too

@@ -119,11 +119,12 @@ def _announce(profile: Run, args: argparse.Namespace) -> None:
         f"profiling {args.model} on {todo} of {total} probes "
         f"({total - todo} already in {args.out}); expected cost {cost}{cap}",
         highlight=False,
+        soft_wrap=True,
     )
 
 
 def _progress(line: str) -> None:
-    console.err.print(line, highlight=False, markup=False)
+    console.err.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def _report(summary: Summary, args: argparse.Namespace) -> int:
@@ -137,6 +138,7 @@ def _report(summary: Summary, args: argparse.Namespace) -> int:
             f"mean score {'n/a' if mean is None else f'{mean:.3f}'}, spent ${summary.spent:.6f}; "
             f"outcomes in {args.out}",
             highlight=False,
+            soft_wrap=True,
         )
     if summary.stopped_at_cost:
         done = summary.already + summary.profiled
@@ -144,5 +146,6 @@ def _report(summary: Summary, args: argparse.Namespace) -> int:
             f"stopped at --max-cost ${args.max_cost} after {done} of {summary.probes} probes; "
             "rerun the same command (with a higher --max-cost) to go on from there",
             highlight=False,
+            soft_wrap=True,
         )
     return 0 if summary.complete else INCOMPLETE
