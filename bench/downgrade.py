@@ -181,7 +181,7 @@ def run(path: Path, args: argparse.Namespace) -> dict[str, Any]:
     seen = load_concat(fit, fresh)
     control = check(router, record, seen)
     result = check(router, record, downgrade(seen, model, weaker))
-    fixed = recalibrated(router, result.calibration)
+    fixed = recalibrated(router, result.calibration, result.offsets)
     held_down = downgrade(held, model, weaker)
     return {
         "source": args.source,

@@ -71,6 +71,11 @@ def test_a_silent_downgrade_fails_the_check(
     assert sorted(p.name for p in report.iterdir()) == ["check.json", "check.png", "check.txt"]
     assert "REGRESSED" in (report / "check.txt").read_text()
     assert (report / "check.png").read_bytes().startswith(b"\x89PNG")
+    fixed = artifact.load(tmp_path / "fixed.safetensors")
+    assert fixed.offsets is not None
+    offsets = dict(zip(fixed.models, fixed.offsets, strict=True))
+    assert offsets["medium"] == pytest.approx(medium["change"]) and offsets["large"] == 0.0
+    assert artifact.load(router).offsets is None
 
 
 def test_recalibration_brings_the_target_back(trained: Callable[..., Path], tmp_path: Path) -> None:
@@ -82,7 +87,7 @@ def test_recalibration_brings_the_target_back(trained: Callable[..., Path], tmp_
     held = load_outcomes(write_jsonl(tmp_path / "held.jsonl", rows[200:]))
     result = check(router, record, new, targets=(0.95,))
     assert result.held_out
-    fixed = recalibrated(router, result.calibration)
+    fixed = recalibrated(router, result.calibration, result.offsets)
     promised = result.targets[0].promised
     assert realised(fixed, held, 0.95)[0] >= promised - 0.05
 

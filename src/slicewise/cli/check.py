@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         head = artifact.header(args.router)
         metrics = dict(head.get("metrics") or {}) | {"recalibrated_on": new.fingerprint}
         artifact.save(
-            recalibrated(router, result.calibration),
+            recalibrated(router, result.calibration, result.offsets),
             args.recalibrate,
             fingerprint=head.get("fingerprint", ""),
             metrics=metrics,

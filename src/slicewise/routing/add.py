@@ -66,6 +66,9 @@ def add_model(router: Router, record: Record | None, outcomes: Outcomes, name: s
         name, embedding, table.scores[:, column], float(fitted.fixed[0]), float(fitted.per_token[0])
     )
     added.cards = {**router.cards, **({name: table.cards[name]} if name in table.cards else {})}
+    if router.offsets is not None:  # corrections of the kept models stay; the new one has none
+        kept = dict(zip(router.models, router.offsets, strict=True))
+        added.offsets = np.array([kept.get(m, 0.0) if m != name else 0.0 for m in added.models])
     notes = _calibrate(added, router, outcomes)
     if record is not None:
         record = record.with_model(name, table.ids, table.scores[:, column], table.costs[:, column])

@@ -81,6 +81,7 @@ def save(
         "params": router.params(),
         "metrics": metrics or {},
         "record": None if record is None else list(record.models),
+        "offsets": None if router.offsets is None else [float(v) for v in router.offsets],
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     save_file(tensors, str(path), metadata={"slicewise": json.dumps(header)})
@@ -161,7 +162,7 @@ def _restore(head: dict[str, Any], tensors: dict[str, np.ndarray]) -> Router:
         None if head["calibration"] is None else Calibration.from_dict(head["calibration"])
     )
     cards = {m: ModelCard(**c) for m, c in head["cards"].items()}
-    return ROUTERS[kind].restore(
+    router = ROUTERS[kind].restore(
         head["models"],
         cost,
         featurizer,
@@ -170,6 +171,9 @@ def _restore(head: dict[str, Any], tensors: dict[str, np.ndarray]) -> Router:
         _prefixed(tensors, "router."),
         head["params"],
     )
+    if head.get("offsets") is not None:
+        router.offsets = np.array(head["offsets"], dtype=float)
+    return router
 
 
 def _prefixed(tensors: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:

@@ -19,6 +19,7 @@ def as_dict(result: Check) -> dict[str, Any]:
         "held_out": result.held_out,
         "models": [asdict(m) | {"change": m.change} for m in result.models],
         "targets": [asdict(t) for t in result.targets],
+        "offsets": {m: float(v) for m, v in zip(result.singles, result.offsets, strict=True) if v},
         "learned_best": {
             "model": result.learned.best_model,
             "quality": result.learned.best_quality,
@@ -49,6 +50,9 @@ def text(result: Check) -> str:
             f"{t.recalibrated:>12.3f}  "
             f"${t.cost:.6f} -> ${t.recalibrated_cost:.6f}{flag}"
         )
+    moved = [f"{m} {v:+.3f}" for m, v in zip(result.singles, result.offsets, strict=True) if v]
+    if moved:
+        lines += ["", "recalibration corrects predicted quality: " + ", ".join(moved)]
     lines += ["", *(f"note: {n}" for n in result.notes)]
     verdict = "REGRESSION" if result.regressed else "ok"
     lines.append(f"verdict: {verdict} (tolerance {result.tolerance:g})")
