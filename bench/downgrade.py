@@ -165,7 +165,14 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _spread(values: list[float]) -> dict[str, float]:
-    return {"mean": round(float(np.mean(values)), 4), "min": min(values), "max": max(values)}
+    def short(x: float) -> float:
+        return float(f"{x:.4g}")
+
+    return {
+        "mean": short(float(np.mean(values))),
+        "min": short(min(values)),
+        "max": short(max(values)),
+    }
 
 
 def run(path: Path, args: argparse.Namespace) -> dict[str, Any]:

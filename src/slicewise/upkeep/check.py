@@ -109,7 +109,12 @@ def check(
         for m in new.models
         if m not in router.models
     ]
-    changes = tuple(c for m in router.models if (c := change(record, new, m, tolerance)))
+    offsets = np.zeros(len(router.models)) if router.offsets is None else router.offsets
+    changes = tuple(
+        c
+        for j, m in enumerate(router.models)
+        if (c := change(record, new, m, tolerance, float(offsets[j])))
+    )
     notes += [
         f"{m} has no new outcomes; its recorded ones are used"
         for m in router.models
@@ -157,11 +162,15 @@ def bootstrap(values: Sequence[np.ndarray], rng: np.random.Generator) -> tuple[f
     return float(low), float(high)
 
 
-def change(record: Record, new: Outcomes, model: str, tolerance: float) -> ModelChange | None:
+def change(
+    record: Record, new: Outcomes, model: str, tolerance: float, offset: float = 0.0
+) -> ModelChange | None:
+    """``model``'s quality now against what the router expects of it: the recorded scores
+    plus the correction a past recalibration gave it (``offset``)."""
     if model not in new.models or model not in record.models:
         return None
     after_all = new.scores[:, new.models.index(model)]
-    before_all = record.scores[:, record.models.index(model)].astype(float)
+    before_all = record.scores[:, record.models.index(model)].astype(float) + offset
     rows = record.rows(new.ids)
     shared = (rows >= 0) & ~np.isnan(after_all)
     shared[shared] &= ~np.isnan(before_all[rows[shared]])
