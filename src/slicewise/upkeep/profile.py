@@ -170,7 +170,9 @@ class Run:
         self.target, self.settings, self.judge_endpoint = target, settings, judge
         self.say = say or (lambda _: None)
         name = target.model.name
-        self.todo = [p for p in probes if name not in existing.get(p.id, {}).get("outcomes", {})]
+        self.todo = [
+            p for p in probes if name not in (existing.get(p.id, {}).get("outcomes") or {})
+        ]
         self.writer = Writer(out, probes, existing)
         self.summary = Summary(name, len(probes), len(probes) - len(self.todo))
         self.reserved = Decimal(0)
