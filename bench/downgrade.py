@@ -11,6 +11,9 @@ sees them without it. Prints one JSON object:
     python bench/downgrade.py                       # routerbench, auto-picked model
     python bench/downgrade.py --source llmrouter --model MODEL --weaker OTHER --router cluster
 
+With ``--router cluster`` it also measures the lasting fix: the model profiled again and put
+back with ``train --add`` (``realised_after_train_add``).
+
 Needs ../shared/data; says so and exits 0 when it is absent.
 """
 
@@ -28,6 +31,7 @@ import numpy as np
 import orjson
 
 from slicewise.outcomes import Outcomes, load_outcomes
+from slicewise.routing.add import add_model
 from slicewise.routing.record import Record
 from slicewise.routing.router import Router
 from slicewise.routing.train import Settings, train
@@ -105,13 +109,22 @@ def summary(result: Check) -> dict[str, Any]:
 
 
 def verify(
-    router: Router, fixed: Router, held: Outcomes, intact: Outcomes, share: float
+    router: Router,
+    fixed: Router,
+    held: Outcomes,
+    intact: Outcomes,
+    share: float,
+    readded: Router | None = None,
 ) -> dict[str, float]:
     assert router.calibration is not None
     untouched, _ = realised(router, intact, share)
     before, before_cost = realised(router, held, share)
     after, after_cost = realised(fixed, held, share)
-    return {
+    extra = {}
+    if readded is not None:
+        quality, cost = realised(readded, held, share)
+        extra = {"realised_after_train_add": round(quality, 4), "cost_after_train_add": cost}
+    return extra | {
         "share": share,
         "promised": round(share * router.calibration.best_quality, 4),
         "realised_before_the_downgrade": round(untouched, 4),
@@ -190,6 +203,11 @@ def run(path: Path, args: argparse.Namespace) -> dict[str, Any]:
     result = check(router, record, downgrade(seen, model, weaker))
     fixed = recalibrated(router, result.calibration, result.offsets)
     held_down = downgrade(held, model, weaker)
+    # the lasting fix, for a cluster router: the model profiled again (here: its downgraded
+    # outcomes on the prompts seen so far) and put back with train --add
+    readded = None
+    if args.router == "cluster":
+        readded = add_model(router, record, downgrade(seen, model, weaker), model).router
     return {
         "source": args.source,
         "router": args.router,
@@ -205,7 +223,7 @@ def run(path: Path, args: argparse.Namespace) -> dict[str, Any]:
             "verify": _best_on(router, held),
         },
         "verify_downgraded": [
-            verify(router, fixed, held_down, held, s) for s in (0.9, TARGET, 1.0)
+            verify(router, fixed, held_down, held, s, readded) for s in (0.9, TARGET, 1.0)
         ],
         "seconds": round(time.perf_counter() - started, 1),
     }

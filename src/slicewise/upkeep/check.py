@@ -41,6 +41,8 @@ TOLERANCE = 0.02
 MIN_PAIRED = 20
 MIN_HELD_OUT = 50
 RESAMPLES = 2000
+CELLS = 4_000_000
+"""Resampled values held at once by ``bootstrap`` (32 MB of indices)."""
 
 
 @dataclass(frozen=True)
@@ -104,22 +106,13 @@ def check(
     learned = router.calibration
     if learned is None:
         raise DataError(new.path, None, None, "the router has no calibration table to check")
-    notes = [
-        f"{m} is not in the router; add it with `slicewise train --add {m}`"
-        for m in new.models
-        if m not in router.models
-    ]
     offsets = np.zeros(len(router.models)) if router.offsets is None else router.offsets
     changes = tuple(
         c
         for j, m in enumerate(router.models)
         if (c := change(record, new, m, tolerance, float(offsets[j])))
     )
-    notes += [
-        f"{m} has no new outcomes; its recorded ones are used"
-        for m in router.models
-        if m not in new.models
-    ]
+    notes = _model_notes(router, new)
     table, held_out = routed_table(router, record, new)
     notes.append(_coverage_note(len(table), held_out))
     fixed = recalibrate(router, table, corrections(router, changes))
@@ -133,7 +126,7 @@ def check(
         if top < t.promised - 1e-9
     ]
     singles = {
-        m: (float(np.mean(table.costs[:, j])), float(np.mean(table.scores[:, j])))
+        m: (float(table.costs[:, j].mean()), float(table.scores[:, j].mean()))
         for j, m in enumerate(table.models)
     }
     return Check(
@@ -150,13 +143,28 @@ def check(
     )
 
 
+def _model_notes(router: Router, new: Outcomes) -> list[str]:
+    unknown = [m for m in new.models if m not in router.models]
+    absent = [m for m in router.models if m not in new.models]
+    return [
+        *(f"{m} is not in the router; add it with `slicewise train --add {m}`" for m in unknown),
+        *(f"{m} has no new outcomes; its recorded ones are used" for m in absent),
+    ]
+
+
 def bootstrap(values: Sequence[np.ndarray], rng: np.random.Generator) -> tuple[float, float]:
     """95% percentile interval of ``mean(values[-1]) - mean(values[0])`` (or of the mean of
     one array of paired differences)."""
     means = []
     for sample in values:
-        picks = rng.integers(0, len(sample), size=(RESAMPLES, len(sample)))
-        means.append(sample[picks].mean(axis=1))
+        batch = max(1, CELLS // len(sample))  # resample in batches: bounded memory
+        parts = [
+            sample[
+                rng.integers(0, len(sample), size=(min(batch, RESAMPLES - i), len(sample)))
+            ].mean(axis=1)
+            for i in range(0, RESAMPLES, batch)
+        ]
+        means.append(np.concatenate(parts))
     spread = means[0] if len(means) == 1 else means[1] - means[0]
     low, high = np.percentile(spread, [2.5, 97.5])
     return float(low), float(high)
