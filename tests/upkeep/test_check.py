@@ -196,3 +196,12 @@ def test_train_add_refuses_routers_that_must_retrain(
     err = capsys.readouterr().err
     assert "ensemble router cannot take a model without retraining" in err
     assert "Traceback" not in err
+
+
+def test_realised_quality_follows_the_router_s_model_order(
+    trained: Callable[..., Path], tmp_path: Path
+) -> None:
+    router = artifact.load(trained())
+    table = load_outcomes(write_jsonl(tmp_path / "t.jsonl", renamed(synthetic_rows(100, 5), "t")))
+    shuffled = table.select_models(list(reversed(table.models)))
+    assert realised(router, shuffled, 0.95) == realised(router, table, 0.95)

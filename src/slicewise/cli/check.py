@@ -40,7 +40,9 @@ def add_parser(commands: Any) -> None:
         metavar="FILE",
         help="the outcomes the router was trained on (only for router files without a record)",
     )
-    p.add_argument("--tolerance", type=float, default=TOLERANCE, help="default 0.02")
+    p.add_argument(
+        "--tolerance", type=float, default=TOLERANCE, help="quality drop allowed (default 0.02)"
+    )
     p.add_argument(
         "--target",
         type=float,

@@ -285,6 +285,8 @@ def recalibrated(router: Router, calibration: Calibration, offsets: np.ndarray) 
 
 def routed(router: Router, table: Outcomes, share: float) -> tuple[np.ndarray, np.ndarray]:
     """Each prompt's score and cost when ``table`` is routed at the share target."""
+    if table.models != router.models:
+        table = table.select_models(list(router.models))
     quality, cost = _predict(router, table)
     choice = router.choose(quality, cost, Target("share", share))
     rows = np.arange(len(table))
