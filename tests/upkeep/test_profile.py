@@ -115,6 +115,10 @@ def echo_probes(n: int) -> list[dict[str, Any]]:
     ]
 
 
+def renamed_probes(rows: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
+    return [dict(row, id=prefix + row["id"]) for row in rows]
+
+
 def profile(config: Path, model: str, probes: Path, out: Path, *extra: str) -> int:
     argv = [
         "profile",
@@ -183,6 +187,10 @@ def test_max_cost_stops_cleanly_and_a_rerun_resumes(
     assert second["already_profiled"] == first["profiled"]
     assert fake_upstream.calls["gpt-4o"] - calls == 10 - first["profiled"]
     assert len(load_outcomes(out)) == 10
+
+    others = write_jsonl(tmp_path / "others.jsonl", renamed_probes(echo_probes(3), "o"))
+    assert profile(config, "fake/gpt-4o", others, out) == 0  # another probe set, same file
+    assert len(load_outcomes(out)) == 13
 
 
 def test_failed_calls_are_counted_and_retried_on_rerun(

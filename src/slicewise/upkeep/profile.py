@@ -122,7 +122,8 @@ def read_rows(path: Path) -> dict[str, dict[str, Any]]:
 
 
 class Writer:
-    """The output file: every probe's row, rewritten atomically as outcomes arrive."""
+    """The output file: every probe's row (and any other row it held), rewritten atomically as
+    outcomes arrive."""
 
     def __init__(self, path: Path, probes: list[Probe], existing: dict[str, dict[str, Any]]):
         self.path = path
@@ -131,6 +132,8 @@ class Writer:
             row = {k: v for k, v in (probe.row or {}).items() if k != "outcomes"}
             row["outcomes"] = dict(existing.get(probe.id, {}).get("outcomes") or {})
             self.rows[probe.id] = row
+        for key, row in existing.items():  # rows of other probe sets stay as they were
+            self.rows.setdefault(key, row)
         self.flushed = 0.0
 
     def add(self, probe_id: str, model: str, outcome: dict[str, Any]) -> None:
