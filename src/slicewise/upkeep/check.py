@@ -31,7 +31,7 @@ import numpy as np
 from slicewise.errors import DataError
 from slicewise.features import prompt_text
 from slicewise.outcomes import Outcomes
-from slicewise.routing.calibrate import Calibration, calibrate
+from slicewise.routing.calibrate import Calibration, Mixture, calibrate
 from slicewise.routing.record import Record
 from slicewise.routing.router import Router
 from slicewise.routing.target import Target
@@ -73,6 +73,9 @@ class TargetCheck:
     recalibrated: float
     recalibrated_cost: float
     regressed: bool
+    thresholds: tuple[Mixture, Mixture]
+    """The operating point (two willingness-to-pay values and the share routed at the
+    quality-leaning one) as learned, and as recalibrated."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -309,8 +312,22 @@ def _target(
     low, high = bootstrap([scores], np.random.default_rng(0))
     fixed_quality, fixed_cost = realised(fixed, table, share)
     short = quality < promised - tolerance and high < promised
+    assert fixed.calibration is not None
+    thresholds = (
+        router.calibration.mixture_for_share(share),
+        fixed.calibration.mixture_for_share(share),
+    )
     return TargetCheck(
-        share, promised, quality, low, high, float(costs.mean()), fixed_quality, fixed_cost, short
+        share,
+        promised,
+        quality,
+        low,
+        high,
+        float(costs.mean()),
+        fixed_quality,
+        fixed_cost,
+        short,
+        thresholds,
     )
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from slicewise.evaluation.curves import Point
 from slicewise.evaluation.plot import plot_png
-from slicewise.upkeep.check import Check
+from slicewise.routing.calibrate import Mixture
+from slicewise.upkeep.check import Check, TargetCheck
 
 
 def as_dict(result: Check) -> dict[str, Any]:
@@ -18,13 +20,30 @@ def as_dict(result: Check) -> dict[str, Any]:
         "prompts": result.prompts,
         "held_out": result.held_out,
         "models": [asdict(m) | {"change": m.change} for m in result.models],
-        "targets": [asdict(t) for t in result.targets],
+        "targets": [_target(t) for t in result.targets],
         "offsets": {m: float(v) for m, v in zip(result.singles, result.offsets, strict=True) if v},
         "learned_best": {
             "model": result.learned.best_model,
             "quality": result.learned.best_quality,
         },
         "notes": list(result.notes),
+    }
+
+
+def _target(target: TargetCheck) -> dict[str, Any]:
+    learned, now = target.thresholds
+    fields = {k: v for k, v in asdict(target).items() if k != "thresholds"}
+    return fields | {"thresholds": {"learned": _mixture(learned), "recalibrated": _mixture(now)}}
+
+
+def _mixture(mixture: Mixture) -> dict[str, float | None]:
+    def finite(value: float) -> float | None:
+        return value if math.isfinite(value) else None  # JSON has no infinity: null = cheapest
+
+    return {
+        "rich_wtp": finite(mixture.rich_wtp),
+        "cheap_wtp": finite(mixture.cheap_wtp),
+        "share_at_rich": mixture.share,
     }
 
 
