@@ -205,3 +205,21 @@ def test_realised_quality_follows_the_router_s_model_order(
     table = load_outcomes(write_jsonl(tmp_path / "t.jsonl", renamed(synthetic_rows(100, 5), "t")))
     shuffled = table.select_models(list(reversed(table.models)))
     assert realised(router, shuffled, 0.95) == realised(router, table, 0.95)
+
+
+def test_check_takes_the_targets_of_the_routes_that_use_the_router(
+    trained: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    router = trained()
+    config = tmp_path / "slicewise.yaml"
+    config.write_text(
+        f"routes:\n  auto:\n    router: {router}\n    target: '0.9'\n"
+        f"  capped:\n    router: {router}\n    target: max_cost=0.01\n"
+    )
+    new = write_jsonl(tmp_path / "new.jsonl", synthetic_rows(300))
+    capsys.readouterr()
+    argv = ["check", "--router", str(router), "--outcomes", str(new), "--config", str(config)]
+    assert main([*argv, "--json"]) == 0
+    captured = capsys.readouterr()
+    assert [t["share"] for t in json.loads(captured.out)["targets"]] == [0.9]
+    assert "route capped: target max_cost=0.01 is not a share" in captured.err

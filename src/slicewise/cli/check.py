@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from slicewise.cli import console
-from slicewise.errors import ArtifactError
+from slicewise.config.load import load_config
+from slicewise.errors import ArtifactError, ConfigError
 from slicewise.outcomes import concat, load_outcomes
 from slicewise.routing import artifact
 from slicewise.routing.record import Record
+from slicewise.routing.target import parse_target
 from slicewise.upkeep import report
 from slicewise.upkeep.check import TARGETS, TOLERANCE, check, recalibrated
 
@@ -50,6 +52,12 @@ def add_parser(commands: Any) -> None:
         metavar="SHARE",
         help="share targets to check (repeatable; default 0.9 0.95 1)",
     )
+    p.add_argument(
+        "--config",
+        type=Path,
+        metavar="CFG",
+        help="also check the target of every route of this configuration that uses ROUTER",
+    )
     p.add_argument("--recalibrate", type=Path, metavar="OUT", help="write the recalibrated router")
     p.add_argument("--report", type=Path, metavar="DIR", help="write check.txt, .json, .png")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -60,7 +68,10 @@ def run(args: argparse.Namespace) -> int:
     router = artifact.load(args.router)
     record = _record(args)
     new = concat([load_outcomes(p) for p in args.outcomes])
-    result = check(router, record, new, args.tolerance, tuple(args.target or TARGETS))
+    targets = list(args.target or ([] if args.config else TARGETS)) + _route_targets(args)
+    if not targets:
+        raise ConfigError(f"{args.config}: no route uses {args.router} with a share target")
+    result = check(router, record, new, args.tolerance, tuple(dict.fromkeys(targets)))
     if args.recalibrate:
         head = artifact.header(args.router)
         metrics = dict(head.get("metrics") or {}) | {"recalibrated_on": new.fingerprint}
@@ -79,6 +90,28 @@ def run(args: argparse.Namespace) -> int:
         for path in written:
             console.err.print(f"wrote {path}", highlight=False)
     return REGRESSION if result.regressed else 0
+
+
+def _route_targets(args: argparse.Namespace) -> list[float]:
+    """Share targets of the configured routes that serve this router file."""
+    if args.config is None:
+        return []
+    shares = []
+    for name, route in load_config(args.config).routes.items():
+        if route.router == "coldstart" or Path(route.router).resolve() != args.router.resolve():
+            continue
+        target = parse_target(route.target)
+        if target.kind == "share":
+            shares.append(target.value)
+            console.err.print(f"route {name}: target {target}", highlight=False, soft_wrap=True)
+        else:
+            console.err.print(
+                f"route {name}: target {target} is not a share of best single's quality, "
+                "which is the promise check can hold a router to; not checked",
+                highlight=False,
+                soft_wrap=True,
+            )
+    return shares
 
 
 def _record(args: argparse.Namespace) -> Record:
