@@ -55,6 +55,8 @@ def _usd(text: str) -> Decimal:
 
 def run(args: argparse.Namespace) -> int:
     probes = load_probes(args.probes)
+    if not args.out.resolve().parent.is_dir():
+        raise ConfigError(f"{args.out}: its folder does not exist; create it or pick another")
     if any(p.grader == "judge" for p in probes) and not args.judge:
         raise ConfigError(
             f"{args.probes}: some probes use the judge grader; name a judge with --judge MODEL"

@@ -144,8 +144,11 @@ class Writer:
     def flush(self) -> None:
         temporary = self.path.with_name(self.path.name + ".partial")
         rows = (r for r in self.rows.values() if r["outcomes"])
-        temporary.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
-        os.replace(temporary, self.path)
+        try:
+            temporary.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+            os.replace(temporary, self.path)
+        except OSError as exc:
+            raise DataError(self.path, None, None, f"cannot write: {exc.strerror}") from None
         self.flushed = time.monotonic()
 
 
