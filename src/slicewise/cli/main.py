@@ -11,12 +11,14 @@ import sys
 from collections.abc import Sequence
 
 from slicewise import __version__
+from slicewise.cli import check as check_cmd
 from slicewise.cli import config as config_cmd
 from slicewise.cli import eval as eval_cmd
 from slicewise.cli import keys as keys_cmd
 from slicewise.cli import models as models_cmd
 from slicewise.cli import policy as policy_cmd
 from slicewise.cli import prices as prices_cmd
+from slicewise.cli import profile as profile_cmd
 from slicewise.cli import report as report_cmd
 from slicewise.cli import route as route_cmd
 from slicewise.cli import serve as serve_cmd
@@ -34,6 +36,8 @@ COMMANDS = (
     models_cmd,
     prices_cmd,
     policy_cmd,
+    profile_cmd,
+    check_cmd,
 )
 
 

@@ -2,8 +2,10 @@
 
 The header (safetensors metadata key ``slicewise``) holds the format version, the router kind,
 its models and cards, the featurizer's name and version, the training-data fingerprint, the
-calibration table, settings and metrics. Arrays are prefixed ``router.``, ``features.`` and
-``cost.``. Loading checks each of these and says what is wrong and what to do.
+calibration table, settings, metrics and the models of the training record. Arrays are prefixed
+``router.``, ``features.``, ``cost.`` and ``record.`` (what it learned from, see ``record``;
+optional, so files from before it load unchanged). Loading checks each of these and says what
+is wrong and what to do.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from slicewise.routing.cost import CostModel
 from slicewise.routing.ensemble import EnsembleRouter
 from slicewise.routing.knn import KnnRouter
 from slicewise.routing.predictor import PredictorRouter
+from slicewise.routing.record import Record
 from slicewise.routing.router import Router
 
 FORMAT = "slicewise-router"
@@ -52,12 +55,15 @@ def save(
     *,
     fingerprint: str = "",
     metrics: dict[str, Any] | None = None,
+    record: Record | None = None,
 ) -> None:
     from safetensors.numpy import save_file
 
     tensors = {f"router.{k}": np.ascontiguousarray(v) for k, v in router.arrays().items()}
     tensors["cost.fixed"] = router.cost.fixed
     tensors["cost.per_token"] = router.cost.per_token
+    if record is not None:
+        tensors.update({f"record.{k}": v for k, v in record.tensors().items()})
     featurizer = router.featurizer
     if featurizer is not None:
         tensors.update(
@@ -74,6 +80,8 @@ def save(
         "calibration": None if router.calibration is None else router.calibration.as_dict(),
         "params": router.params(),
         "metrics": metrics or {},
+        "record": None if record is None else list(record.models),
+        "offsets": None if router.offsets is None else [float(v) for v in router.offsets],
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     save_file(tensors, str(path), metadata={"slicewise": json.dumps(header)})
@@ -128,6 +136,16 @@ def load(path: str | Path) -> Router:
         ) from None
 
 
+def load_record(path: str | Path) -> Record | None:
+    """The training record saved with a router, or ``None`` for a file without one."""
+    from safetensors.numpy import load_file
+
+    models = header(path).get("record")
+    if not models:
+        return None
+    return Record.restore(models, _prefixed(load_file(str(path)), "record."))
+
+
 def _restore(head: dict[str, Any], tensors: dict[str, np.ndarray]) -> Router:
     kind = head["kind"]
     if kind not in ROUTERS:
@@ -144,7 +162,7 @@ def _restore(head: dict[str, Any], tensors: dict[str, np.ndarray]) -> Router:
         None if head["calibration"] is None else Calibration.from_dict(head["calibration"])
     )
     cards = {m: ModelCard(**c) for m, c in head["cards"].items()}
-    return ROUTERS[kind].restore(
+    router = ROUTERS[kind].restore(
         head["models"],
         cost,
         featurizer,
@@ -153,6 +171,9 @@ def _restore(head: dict[str, Any], tensors: dict[str, np.ndarray]) -> Router:
         _prefixed(tensors, "router."),
         head["params"],
     )
+    if head.get("offsets") is not None:
+        router.offsets = np.array(head["offsets"], dtype=float)
+    return router
 
 
 def _prefixed(tensors: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:

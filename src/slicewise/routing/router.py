@@ -52,6 +52,9 @@ class Router(abc.ABC):
         self.featurizer = featurizer if self.uses_embedding else None
         self.calibration = calibration
         self.cards = dict(cards or {})
+        self.offsets: np.ndarray | None = None
+        """Per-model corrections added to predicted quality (set by ``slicewise check
+        --recalibrate`` when a model's measured quality moved since training)."""
 
     # -- what each router defines -------------------------------------------------------
 
@@ -89,7 +92,10 @@ class Router(abc.ABC):
     def predict(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Predicted quality and cost, each ``(n, len(models))``."""
         features = self.featurize(texts)
-        return self.predict_quality(features), self.cost.predict(features.tokens)
+        quality = self.predict_quality(features)
+        if self.offsets is not None:
+            quality = np.clip(quality + self.offsets, 0.0, 1.0)
+        return quality, self.cost.predict(features.tokens)
 
     def choose(
         self,
