@@ -95,12 +95,21 @@ def _v5_policy_decisions(db: Connection) -> None:
         db.execute(text(f"ALTER TABLE transactions ADD COLUMN {name} {kind}"))
 
 
+def _v6_latency_index(db: Connection) -> None:
+    """On SQLite, an index (latency_ms, created), so a report over every row (``--by all``)
+    reads its percentiles at their rank as the groupings of migration 3 do."""
+    if db.dialect.name == "sqlite":
+        table = transactions_v3(MetaData())
+        Index("transactions_latency", table.c.latency_ms, table.c.created).create(db)
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v1_transactions,
     _v2_tenants_and_keys,
     _v3_day_and_latency_indexes,
     _v4_price_snapshots_and_shadows,
     _v5_policy_decisions,
+    _v6_latency_index,
 )
 
 
