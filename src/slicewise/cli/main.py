@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from slicewise import __version__
+from slicewise.cli import batch as batch_cmd
 from slicewise.cli import config as config_cmd
 from slicewise.cli import eval as eval_cmd
 from slicewise.cli import keys as keys_cmd
@@ -20,7 +21,7 @@ from slicewise.cli import serve as serve_cmd
 from slicewise.cli import train as train_cmd
 from slicewise.errors import SlicewiseError
 
-COMMANDS = (serve_cmd, train_cmd, route_cmd, eval_cmd, config_cmd, report_cmd, keys_cmd)
+COMMANDS = (serve_cmd, train_cmd, route_cmd, eval_cmd, config_cmd, report_cmd, keys_cmd, batch_cmd)
 
 
 def parser() -> argparse.ArgumentParser:

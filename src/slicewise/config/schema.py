@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from slicewise.batch.settings import BatchConfig
+
 ProviderKind = Literal["openai", "anthropic", "local"]
 Capability = Literal["tools", "json", "stream"]
 
@@ -136,6 +138,7 @@ class Config(_Strict):
     auth: AuthConfig = Field(default_factory=AuthConfig)
     budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)
     redis: RedisConfig = Field(default_factory=RedisConfig)
+    batch: BatchConfig = Field(default_factory=BatchConfig)
 
     @model_validator(mode="after")
     def _references(self) -> Config:
