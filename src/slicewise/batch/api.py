@@ -98,13 +98,13 @@ async def run_job(
     env: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     if deferred:
-        from slicewise.batch import deferred as provider_batches
+        from slicewise.batch.deferred import run as run_deferred
 
-        return await provider_batches.run(options, config, env, poll)
+        return await run_deferred(options, config, env, poll)
     if engine == "ray":
-        from slicewise.batch import ray_engine
+        from slicewise.batch.ray_engine import run as run_ray
 
-        return await ray_engine.run(options, config, env, address)
+        return await run_ray(options, config, env, address)
     from slicewise.batch import local
 
     found: dict[str, Any] = await local.run(options, config, env)
