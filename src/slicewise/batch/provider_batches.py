@@ -53,11 +53,14 @@ class BatchClient(abc.ABC):
         await self.session.close()
 
     async def _json(self, method: str, url: str, **kwargs: Any) -> Any:
+        return orjson.loads(await self._raw(method, url, **kwargs))
+
+    async def _raw(self, method: str, url: str, **kwargs: Any) -> bytes:
         async with self.session.request(method, url, **kwargs) as response:
             raw = await response.read()
             if response.status >= 400:
                 raise UpstreamStatus(self.name, response.status, raw[:300].decode(errors="replace"))
-            return orjson.loads(raw) if raw.strip().startswith((b"{", b"[")) else raw
+            return raw
 
 
 class OpenAIBatches(BatchClient):
@@ -96,7 +99,7 @@ class OpenAIBatches(BatchClient):
         out: list[Result] = []
         for key in ("output_file_id", "error_file_id"):
             if found.get(key):
-                raw = await self._json("GET", f"{self.base}/files/{found[key]}/content")
+                raw = await self._raw("GET", f"{self.base}/files/{found[key]}/content")
                 out += [_openai_result(orjson.loads(x)) for x in _lines(raw)]
         return out
 
@@ -119,9 +122,8 @@ class AnthropicBatches(BatchClient):
         if found["processing_status"] != "ended":
             return None
         url = found.get("results_url") or f"{self.base}/v1/messages/batches/{batch_id}/results"
-        raw = await self._json("GET", url)
-        lines = [raw] if isinstance(raw, dict) else [orjson.loads(x) for x in _lines(raw)]
-        return [_anthropic_result(x) for x in lines]
+        raw = await self._raw("GET", url)
+        return [_anthropic_result(orjson.loads(x)) for x in _lines(raw)]
 
     def parse(self, body: dict[str, Any], served: str) -> ChatResponse:
         return anthropic_wire.parse_response(body, served)
@@ -152,6 +154,5 @@ def _anthropic_result(line: dict[str, Any]) -> Result:
     return str(line.get("custom_id")), 500, result.get("error") or result
 
 
-def _lines(raw: Any) -> list[bytes]:
-    data = raw if isinstance(raw, bytes) else orjson.dumps(raw)
-    return [x for x in data.splitlines() if x.strip()]
+def _lines(raw: bytes) -> list[bytes]:
+    return [x for x in raw.splitlines() if x.strip()]
