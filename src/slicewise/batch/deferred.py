@@ -190,6 +190,6 @@ async def _keep(
         cost_usd=cost,
         extra={**tx.extra, "deferred": submitted["id"], "discount": str(DISCOUNT)},
     )
-    tx = job.batch_row(tx, custom_id, paid=True)
+    tx = job.labels.row(tx, custom_id, paid=True)
     rendered = OPENAI.render(response, tx.request_id, int(now))
     await job.answer(custom_id, output.answered(custom_id, rendered, decided, tx), tx)

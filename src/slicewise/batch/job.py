@@ -102,7 +102,20 @@ class Run:
         self.failed[custom_id] = line
         self.progress.step(None, False)
 
-    def batch_row(self, tx: Transaction, custom_id: str, paid: bool) -> Transaction:
+    @property
+    def labels(self) -> Labels:
+        return Labels(self.job, self.options.tenant, self.config)
+
+
+@dataclass(frozen=True)
+class Labels:
+    """What marks a job's ledger rows, and the settings its calls need (sent to Ray actors)."""
+
+    job: str
+    tenant: str
+    config: Config
+
+    def row(self, tx: Transaction, custom_id: str, paid: bool) -> Transaction:
         """``tx`` as a batch row: its tenant, the job as key, the ``custom_id``; an answered
         request's row id is fixed by the job and ``custom_id``, so it is never written twice."""
         request_id = state.row_id(self.job, custom_id) if paid else tx.request_id
@@ -110,7 +123,7 @@ class Run:
         return replace(
             tx,
             request_id=request_id,
-            tenant=self.options.tenant,
+            tenant=self.tenant,
             key_id=f"batch:{self.job}",
             extra=extra,
         )
@@ -161,6 +174,7 @@ def close_run(run: Run) -> dict[str, Any]:
         "in_doubt": len(run.state.doubt),
         "invalid": len(run.invalid),
         "not_run": run.not_run,
+        "this_run": run.progress.finished,
     }
     found = summary(run.state.tally, counts, time.monotonic() - run.started)
     found["failures_file"] = str(target)

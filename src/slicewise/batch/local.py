@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from slicewise.batch import output, routes
+from slicewise.batch import output, routes, state
 from slicewise.batch.items import Item
-from slicewise.batch.job import Options, Run, close_run, open_run
+from slicewise.batch.job import Labels, Options, Run, close_run, open_run
 from slicewise.batch.limits import Buckets, Limited, Limiter
+from slicewise.batch.routes import Planned
 from slicewise.config import Config
 from slicewise.errors import RequestError, SlicewiseError
 from slicewise.gateway import cascade as cascades
@@ -30,7 +31,6 @@ from slicewise.gateway.admission import ceiling
 from slicewise.gateway.app import new_id
 from slicewise.gateway.breaker import Breakers
 from slicewise.gateway.dispatch import Dispatcher, Exhausted
-from slicewise.gateway.plan import Plan
 from slicewise.gateway.protocols import OPENAI
 from slicewise.gateway.record import Recorder
 from slicewise.gateway.retry import RetryPolicy
@@ -94,20 +94,93 @@ async def run(options: Options, config: Config, env: Mapping[str, str] | None = 
     catalog = await open_catalog(config, env, Buckets(config.batch.limits))
     job = open_run(options, config)
     try:
-        await Engine(job, catalog, dispatcher(config, catalog)).run()
+        caller = Caller(job.labels, catalog, dispatcher(config, catalog))
+        await Engine(job, caller).run()
     finally:
         await job.journal.aclose()
         await catalog.aclose()
     return close_run(job)
 
 
-class Engine:
-    def __init__(self, job: Run, catalog: catalogs.Catalog, dispatch: Dispatcher) -> None:
-        self.job = job
+async def keep(job: Run, record: dict[str, Any]) -> Decimal | None:
+    """Keep a call's outcome (``Caller.outcome``); its cost."""
+    tx = None if record.get("t") is None else state.decode(record["t"])
+    if "d" in record:
+        assert tx is not None
+        await job.answer(record["d"], record["o"], tx)
+        return tx.cost_usd
+    await job.fail(record["f"], record["o"], tx)
+    return None
+
+
+class Caller:
+    """Calls upstream for one request and says what to keep: a journal record, ``{"d": ...}``
+    for an answer (output line and ledger row), ``{"f": ...}`` for a failure."""
+
+    def __init__(self, labels: Labels, catalog: catalogs.Catalog, dispatch: Dispatcher) -> None:
+        self.labels = labels
         self.catalog = catalog
         self.dispatch = dispatch
+
+    async def outcome(self, item: Item, decided: Planned) -> dict[str, Any]:
+        if isinstance(decided, SlicewiseError):
+            return self._refused(item, decided, None)
+        server = self.labels.config.server
+        request_id, started, arrived = new_id(), time.monotonic(), time.time()
+        recorder = Recorder(Capture(), self.catalog)
+        try:
+            if decided.stages:
+                response, served, calls = await cascades.run(
+                    self.catalog,
+                    self.dispatch,
+                    item.request,
+                    decided,
+                    started + server.deadline,
+                    server.stage_timeout,
+                )
+                recorder.cascaded(
+                    request_id, arrived, started, OPENAI, item.request, decided, served, calls
+                )
+            else:
+                response, served = await self.dispatch.complete(
+                    item.request, decided, started + server.deadline
+                )
+                recorder.served(
+                    request_id,
+                    arrived,
+                    started,
+                    OPENAI,
+                    item.request,
+                    decided,
+                    served,
+                    response.usage,
+                )
+        except (Exhausted, RequestError) as exc:
+            error, attempts = (
+                (exc.last, exc.attempts) if isinstance(exc, Exhausted) else (exc, None)
+            )
+            recorder.failed(
+                request_id, arrived, started, OPENAI, item.request, decided, error, attempts
+            )
+            return self._refused(item, error, _kept(recorder))
+        tx = self.labels.row(_kept(recorder), item.custom_id, paid=True)
+        body = OPENAI.render(response, tx.request_id, int(arrived))
+        line = output.answered(item.custom_id, body, decided, tx)
+        return {"d": item.custom_id, "o": line, "t": state.encode(tx)}
+
+    def _refused(self, item: Item, error: SlicewiseError, tx: Transaction | None) -> dict[str, Any]:
+        row = None if tx is None else self.labels.row(tx, item.custom_id, paid=False)
+        request_id = new_id() if row is None else row.request_id
+        line = output.failed(item.custom_id, item.line, error, request_id)
+        return {"f": item.custom_id, "o": line, "t": None if row is None else state.encode(row)}
+
+
+class Engine:
+    def __init__(self, job: Run, caller: Caller) -> None:
+        self.job = job
+        self.caller = caller
         self.budget = Budget(job.options.max_cost, job.state.tally.cost)
-        self.queue: asyncio.Queue[tuple[Item, routes.Planned] | None] = asyncio.Queue(
+        self.queue: asyncio.Queue[tuple[Item, Planned] | None] = asyncio.Queue(
             maxsize=2 * job.options.concurrency
         )
         self.stopping = False
@@ -138,9 +211,9 @@ class Engine:
         if not chunk:
             return
         requests = [item.request for item in chunk]
-        ready = self.dispatch.breakers
+        breakers = self.caller.dispatch.breakers
         planned = await asyncio.to_thread(
-            routes.plan_many, self.catalog, requests, lambda m: ready[m].ready()
+            routes.plan_many, self.caller.catalog, requests, lambda m: breakers[m].ready()
         )
         for item, decided in zip(chunk, planned, strict=True):
             if self.stopping:
@@ -153,73 +226,17 @@ class Engine:
             if self.stopping:
                 continue
             if isinstance(decided, SlicewiseError):
-                await self._refused(item, None, decided, None)
+                await keep(self.job, await self.caller.outcome(item, decided))
                 continue
-            most = ceiling(self.catalog, item.request, decided, _output_default(self.job))
+            catalog = self.caller.catalog
+            most = ceiling(catalog, item.request, decided, _output_default(self.job))
             if not self.budget.reserve(most):
                 self.job.not_run += 1
                 self.stopping = True  # --max-cost: nothing more is started
                 continue
-            cost = await self._call(item, decided)
+            await self.job.journal.append({"s": item.custom_id})
+            cost = await keep(self.job, await self.caller.outcome(item, decided))
             self.budget.settle(most, cost)
-
-    async def _call(self, item: Item, decided: Plan) -> Decimal | None:
-        await self.job.journal.append({"s": item.custom_id})
-        request_id, started, arrived = new_id(), time.monotonic(), time.time()
-        deadline = started + self.job.config.server.deadline
-        recorder = Recorder(Capture(), self.catalog)
-        try:
-            if decided.stages:
-                response, served, calls = await cascades.run(
-                    self.catalog,
-                    self.dispatch,
-                    item.request,
-                    decided,
-                    deadline,
-                    self.job.config.server.stage_timeout,
-                )
-                recorder.cascaded(
-                    request_id, arrived, started, OPENAI, item.request, decided, served, calls
-                )
-            else:
-                response, served = await self.dispatch.complete(item.request, decided, deadline)
-                recorder.served(
-                    request_id,
-                    arrived,
-                    started,
-                    OPENAI,
-                    item.request,
-                    decided,
-                    served,
-                    response.usage,
-                )
-        except (Exhausted, RequestError) as exc:
-            error, attempts = (
-                (exc.last, exc.attempts) if isinstance(exc, Exhausted) else (exc, None)
-            )
-            recorder.failed(
-                request_id, arrived, started, OPENAI, item.request, decided, error, attempts
-            )
-            await self._refused(item, decided, error, _kept(recorder))
-            return None
-        tx = self.job.batch_row(_kept(recorder), item.custom_id, paid=True)
-        body = OPENAI.render(response, tx.request_id, int(arrived))
-        await self.job.answer(
-            item.custom_id, output.answered(item.custom_id, body, decided, tx), tx
-        )
-        return tx.cost_usd
-
-    async def _refused(
-        self,
-        item: Item,
-        decided: Plan | None,
-        error: SlicewiseError,
-        tx: Transaction | None,
-    ) -> None:
-        row = None if tx is None else self.job.batch_row(tx, item.custom_id, paid=False)
-        request_id = new_id() if row is None else row.request_id
-        line = output.failed(item.custom_id, item.line, error, request_id)
-        await self.job.fail(item.custom_id, line, row)
 
 
 def _kept(recorder: Recorder) -> Transaction:

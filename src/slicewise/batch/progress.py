@@ -88,7 +88,8 @@ def render(found: dict[str, Any], output: str, failures: str) -> str:
     saved = "" if share is None else f" ({100 * share:.1f}% of baseline)"
     mix = ", ".join(f"{m} {n:,}" for m, n in found["models"].items()) or "none"
     lines = [
-        f"answered {found['requests']:,} requests -> {output}",
+        f"answered {found['requests']:,} requests -> {output} "
+        f"({found['this_run']:,} finished by this run, in {found['seconds']:.1f} s)",
         f"cost ${found['cost_usd']}  baseline ${found['baseline_cost_usd']}  "
         f"saved ${found['savings_usd']}{saved}",
         f"models: {mix}",
