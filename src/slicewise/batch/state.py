@@ -97,7 +97,8 @@ def _replay(
     answered: list[dict[str, Any]] = []
     for record in found:
         if "s" in record:
-            state.open.add(record["s"])
+            if record["s"] not in state.done:
+                state.open.add(record["s"])
         elif "d" in record:
             _answered(state, record, sink)
             answered.append(record["t"])
