@@ -150,22 +150,40 @@ def test_rate_limit_per_provider_holds_across_workers(
     assert took >= 1.4
 
 
-@pytest.mark.parametrize("route", ["auto"])
-def test_batch_plans_match_the_gateway_plans(config: Configs, route: str) -> None:
+@pytest.mark.parametrize("kind", ["coldstart", "ensemble"])
+def test_batch_plans_match_the_gateway_plans(
+    config: Configs, outcomes_file: Callable[..., Path], tmp_path: Path, kind: str
+) -> None:
     import asyncio
 
     from slicewise.batch import items, routes
     from slicewise.gateway import catalog as catalogs
     from slicewise.gateway.plan import plan
-    from tests.batch.conftest import TEXTS
+    from slicewise.outcomes import load_outcomes
+    from slicewise.routing import artifact
+    from slicewise.routing.train import Settings, train
+    from tests.conftest import EASY, HARD
 
-    made = config()
+    route: dict[str, object] = {"target": "0.9"}
+    if kind != "coldstart":
+        path = tmp_path / "router.safetensors"
+        artifact.save(train(load_outcomes(outcomes_file(200)), Settings(kind=kind)), path)
+        aliases = {
+            "small": "openai/gpt-4o-mini",
+            "medium": "anthropic/claude-3-5-haiku-latest",
+            "large": "openai/gpt-4o",
+        }
+        route = {"router": str(path), "aliases": aliases, "target": "0.95"}
+    made = config(routes={"auto": route})
     catalog = asyncio.run(catalogs.build(made, ENV))
     requests = []
-    for i, text in enumerate(TEXTS * 3):
-        parsed = items._parsed(i, f"r{i}", request_line(f"r{i}", text * (i + 1))["body"], route)
+    for i, text in enumerate(EASY + HARD + EASY):
+        body = request_line(f"r{i}", text.format(w=f"Oslo{i}"))["body"]
+        parsed = items._parsed(i, f"r{i}", body, None)
         assert isinstance(parsed, items.Item)
         requests.append(parsed.request)
     together = routes.plan_many(catalog, requests, lambda _: True)
     alone = [plan(catalog, r, lambda _: True) for r in requests]
     assert together == alone
+    if kind != "coldstart":  # easy and hard prompts go to different models
+        assert len({p.order[0] for p in alone if not isinstance(p, Exception)}) >= 2
