@@ -86,7 +86,7 @@ def _chunks(path: Path, size: int) -> Iterator[list[str]]:
             yield ["\n\n".join(m["content"] or "" for m in r["messages"]) for r in rows]
 
 
-def e2e(latency_ms: float, rounds: int) -> None:
+def e2e(latency_ms: float, rounds: int, engines: list[str]) -> None:
     from tests.batch.conftest import ENV, batch_config, request_line, write_lines
     from tests.fakes.upstream import spawn
 
@@ -97,35 +97,59 @@ def e2e(latency_ms: float, rounds: int) -> None:
     with spawn(latency_ms) as url, tempfile.TemporaryDirectory() as tmp:
         fake = _At(url)
         base = Path(tmp)
-        cases = [(c, None) for c in (16, 32, 64, 128, 256)] + [(256, 3000)]
-        for concurrency, rpm in cases:
+        cases = [(c, None, "local") for c in (16, 32, 64, 128, 256)] + [(256, 3000, "local")]
+        if "ray" in engines:
+            cases += [(64, None, "ray"), (256, None, "ray"), (256, 3000, "ray")]
+        if "local" not in engines:
+            cases = [c for c in cases if c[2] != "local"]
+        for concurrency, rpm, engine in cases:
             n = concurrency * rounds
             lines = [request_line(f"r{i}", f"email {i}", "openai/gpt-4o-mini") for i in range(n)]
             source = write_lines(base / f"in{concurrency}-{rpm}.jsonl", lines)
             limits = {"openai": {"rpm": rpm}} if rpm else {}
+            run_dir = base / f"{concurrency}-{rpm}-{engine}"
+            run_dir.mkdir()
             raw = batch_config(
                 fake,
-                base,  # type: ignore[arg-type]
+                run_dir,  # type: ignore[arg-type]
                 batch={"fsync": True, "limits": limits},
             )
             config = validate(raw, {}, "bench")
-            out = base / f"out{concurrency}-{rpm}.jsonl"
+            out = base / f"out{concurrency}-{rpm}-{engine}.jsonl"
             start = time.perf_counter()
-            found = api.run(source, out, config, env=ENV, concurrency=concurrency)
+            found = api.run(source, out, config, env=ENV, concurrency=concurrency, engine=engine)
             seconds = time.perf_counter() - start
             emit(
                 {
                     "bench": "e2e",
+                    "engine": engine,
                     "latency_ms": latency_ms,
                     "concurrency": concurrency,
                     "rpm_limit": rpm,
                     "requests": found["requests"],
                     "requests_per_s": round(n / seconds, 1),
+                    "steady_per_s": _steady(config.ledger.url, found["requests"]),
                     "ideal_per_s": round(
                         min(concurrency / (latency_ms / 1000), (rpm or 1e12) / 60), 1
                     ),
                 }
             )
+
+
+def _steady(url: str, requests: int) -> float:
+    """Requests a second from the first call's start to the last call's end (start-up and
+    shut-down left out), from the ledger's rows of the run."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    query = text(
+        "SELECT min(created), max(created + latency_ms / 1000.0) FROM transactions "
+        "WHERE cost_usd IS NOT NULL"
+    )
+    with engine.connect() as db:
+        first, last = db.execute(query).one()
+    engine.dispose()
+    return round(requests / (last - first), 1)
 
 
 class _At:
@@ -171,13 +195,14 @@ def main() -> None:
     parser.add_argument("--kind", default="ensemble")
     parser.add_argument("--latency-ms", type=float, default=200.0)
     parser.add_argument("--rounds", type=int, default=8, help="requests per worker (e2e)")
+    parser.add_argument("--engines", default="local", help="local,ray (e2e)")
     parser.add_argument("--requests", type=int, default=2000, help="(kills)")
     parser.add_argument("--kills", type=int, default=5)
     args = parser.parse_args()
     if args.part == "routing":
         routing(args.prompts, args.kind)
     elif args.part == "e2e":
-        e2e(args.latency_ms, args.rounds)
+        e2e(args.latency_ms, args.rounds, args.engines.split(","))
     else:
         kills(args.requests, args.kills)
 

@@ -67,7 +67,7 @@ class Buckets:
                 if amount is not None:
                     self._buckets.setdefault(name, []).append(Bucket.per_minute(amount))
                     self._kinds.setdefault(name, []).append(kind)
-        self._lock = asyncio.Lock()
+        self._locks = {name: asyncio.Lock() for name in self._buckets}
 
     def delay(self, provider: str, tokens: int) -> float:
         """Take one request and ``tokens`` now (0.0) or say how long to wait; takes nothing
@@ -86,7 +86,7 @@ class Buckets:
     async def acquire(self, provider: str, tokens: int) -> None:
         if provider not in self._buckets:
             return
-        async with self._lock:  # first come, first served: waiters queue on the lock
+        async with self._locks[provider]:  # first come, first served: waiters queue on it
             while (wait := self.delay(provider, tokens)) > 0:
                 await asyncio.sleep(wait)
 
