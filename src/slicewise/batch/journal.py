@@ -66,14 +66,15 @@ class Journal:
         if self.fsync:
             os.fsync(self._fd)
 
-    async def append(self, record: Record) -> None:
-        """Append one record; returns once it is written (and synced, with ``fsync``)."""
+    async def append(self, *records: Record) -> None:
+        """Append records; returns once they are written (and synced, with ``fsync``)."""
         if self._writer is None:
             self._wake = asyncio.Event()
             self._writer = asyncio.create_task(self._write_loop())
         assert self._wake is not None
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((orjson.dumps(record) + b"\n", done))
+        lines = b"".join(orjson.dumps(record) + b"\n" for record in records)
+        self._pending.append((lines, done))
         self._wake.set()
         await done
 

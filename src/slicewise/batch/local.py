@@ -35,6 +35,7 @@ from slicewise.gateway.protocols import OPENAI
 from slicewise.gateway.record import Recorder
 from slicewise.gateway.retry import RetryPolicy
 from slicewise.ledger import Ledger, Transaction
+from slicewise.providers.base import Provider
 
 CHUNK = 256
 _DONE = None
@@ -72,10 +73,13 @@ class Budget:
 async def open_catalog(
     config: Config, env: Mapping[str, str] | None, limiter: Limiter
 ) -> catalogs.Catalog:
-    """The gateway's catalog with each provider behind the shared rate limits."""
+    """The gateway's catalog with each provider that has limits behind the shared ones."""
     built = await catalogs.build(config, env)
-    limited = {name: Limited(p, limiter) for name, p in built.providers.items()}
-    return catalogs.Catalog(built.models, dict(limited), built.routes)
+    limits = config.batch.limits
+    providers: dict[str, Provider] = {
+        name: Limited(p, limiter) if name in limits else p for name, p in built.providers.items()
+    }
+    return catalogs.Catalog(built.models, providers, built.routes)
 
 
 def dispatcher(config: Config, catalog: catalogs.Catalog) -> Dispatcher:

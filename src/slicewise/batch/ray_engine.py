@@ -156,13 +156,12 @@ class Driver:
 
     async def _chunk(self, calls: list[tuple[Call, Decimal]]) -> None:
         try:
-            for (custom_id, *_), _most in calls:
-                await self.job.journal.append({"s": custom_id})
+            await self.job.journal.append(*({"s": call[0]} for call, _ in calls))
             caller = self.callers[self.turn % len(self.callers)]
             self.turn += 1
             results = await caller.call.remote([c for c, _ in calls])
-            for record, (_, most) in zip(results, calls, strict=True):
-                cost = await local.keep(self.job, record)
+            costs = await asyncio.gather(*(local.keep(self.job, r) for r in results))
+            for cost, (_, most) in zip(costs, calls, strict=True):
                 self.budget.settle(most, cost)
         finally:
             self.slots.release()
