@@ -80,6 +80,11 @@ class Caller:
         )
         return list(await asyncio.gather(*outcomes))
 
+    async def close(self) -> None:
+        if self.caller is not None:
+            await self.caller.catalog.aclose()
+            self.caller = None
+
     async def _caller(self) -> local.Caller:
         if self.caller is None:
             config = self.labels.config
@@ -110,7 +115,7 @@ class Driver:
         self, ray: Any, job: Run, catalog: Any, config: Config, env: dict[str, str]
     ) -> None:
         self.ray, self.job, self.catalog = ray, job, catalog
-        limits = ray.remote(SharedLimits).remote(config)
+        self.limits = limits = ray.remote(SharedLimits).remote(config)
         workers = max(1, min(int(ray.available_resources().get("CPU", 1)), 8))
         remote = ray.remote(num_cpus=0)(Caller).options(max_concurrency=1000)
         self.callers = [remote.remote(job.labels, env, limits) for _ in range(workers)]
@@ -133,6 +138,9 @@ class Driver:
         if not self.stopping:
             await self._send(chunk)
         await asyncio.gather(*self.tasks)
+        await asyncio.gather(*(caller.close.remote() for caller in self.callers))
+        for actor in [*self.callers, self.limits]:
+            self.ray.kill(actor)
 
     async def _send(self, items: list[Item]) -> None:
         planned = routes.plan_many(self.catalog, [i.request for i in items], lambda _: True)
