@@ -56,9 +56,9 @@ def routing(total: int, kind: str) -> None:
         done, cpu, models = 0, 0.0, Counter[str]()
         for chunk in _chunks(path, 4096):
             start = time.thread_time()
-            decided = api.route(router, chunk, "0.95")
+            decided = api.choose(router, chunk, "0.95")
             cpu += time.thread_time() - start
-            models.update(d.model for d in decided)
+            models.update(decided)
             done += len(chunk)
             if done in (100_000, total) or (done >= 100_000 and done - len(chunk) < 100_000):
                 emit(

@@ -187,3 +187,23 @@ def test_batch_plans_match_the_gateway_plans(
     assert together == alone
     if kind != "coldstart":  # easy and hard prompts go to different models
         assert len({p.order[0] for p in alone if not isinstance(p, Exception)}) >= 2
+
+
+def test_choose_agrees_with_route_and_reads_tables(outcomes_file: Callable[..., Path]) -> None:
+    from slicewise.outcomes import load_outcomes
+    from slicewise.routing.train import Settings, train
+    from tests.conftest import EASY, HARD
+
+    router = train(load_outcomes(outcomes_file(200)), Settings(kind="ensemble"))
+    prompts = [t.format(w=f"Lima{i}") for i, t in enumerate(EASY + HARD)]
+    routed = [d.model for d in api.route(router, prompts, "0.9")]
+    assert api.choose(router, prompts, "0.9") == routed
+    table = {"prompt": prompts}
+
+    class Table:  # what pandas and pyarrow have in common here: columns and a column by name
+        columns = ("prompt",)
+
+        def __getitem__(self, name: str) -> list[str]:
+            return table[name]
+
+    assert api.choose(router, Table(), "0.9") == routed

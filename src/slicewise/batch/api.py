@@ -7,6 +7,7 @@
     router = api.load_router("router.safetensors")
     choices = api.route(router, ["Translate 'cat' to French", "Prove Fermat's last theorem"])
     [c.model for c in choices]
+    api.choose(router, table)          # only the model names, faster (a column of a table)
 
     summary = api.run("requests.jsonl", "answers.jsonl", config="slicewise.yaml")
 """
@@ -19,6 +20,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from slicewise.batch.job import Options
 from slicewise.batch.routes import decide
 from slicewise.config import Config, load_config
@@ -28,7 +31,7 @@ from slicewise.routing.route import Route
 from slicewise.routing.router import Router
 from slicewise.routing.target import Target, parse_target
 
-__all__ = ["Options", "load_router", "route", "run", "run_job"]
+__all__ = ["Options", "choose", "load_router", "route", "run", "run_job"]
 CHUNK = 4096
 COLUMNS = ("prompt", "text", "messages")
 
@@ -47,6 +50,21 @@ def route(router: Router, prompts: Any, target: Target | str | None = None) -> l
     for lo in range(0, len(texts), CHUNK):
         decided += decide(router, texts[lo : lo + CHUNK], goal)
     return decided
+
+
+def choose(router: Router, prompts: Any, target: Target | str | None = None) -> list[str]:
+    """Only the chosen model per prompt: ``route`` without the explanations, for speed (the
+    same choices)."""
+    goal = parse_target(target) if isinstance(target, str) else target
+    texts = _texts(prompts)
+    known = router.cost.known()
+    chosen: list[str] = []
+    for lo in range(0, len(texts), CHUNK):
+        chunk = texts[lo : lo + CHUNK]
+        quality, cost = router.predict(chunk)
+        eligible = np.broadcast_to(known, quality.shape)
+        chosen += [router.models[i] for i in router.choose(quality, cost, goal, eligible)]
+    return chosen
 
 
 def _texts(prompts: Any) -> list[str]:
