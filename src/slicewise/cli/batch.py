@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -81,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         args.tenant,
     )
     config = load_config(args.config)
-    found = asyncio.run(
+    found = api.run_loop(
         api.run_job(options, config, args.engine, args.deferred, args.address, args.poll)
     )
     for line in found.get("invalid_lines", [])[:20]:
