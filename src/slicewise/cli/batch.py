@@ -26,13 +26,16 @@ def add_parser(commands: Any) -> None:
         "run",
         help="run a batch input file",
         description="Lines: custom_id, method POST, url /v1/chat/completions, body. Writes "
-        "answers to OUTPUT, failures to OUTPUT.failures.jsonl, progress to OUTPUT.journal.",
+        "answers to OUTPUT.jsonl, failures to OUTPUT.failures.jsonl and progress to "
+        "OUTPUT.jsonl.journal; run the same command again to resume.",
     )
     r.add_argument("input", type=Path, metavar="INPUT.jsonl")
-    r.add_argument("--out", type=Path, required=True, metavar="OUTPUT.jsonl")
+    r.add_argument("--out", type=Path, required=True, metavar="OUTPUT.jsonl", help="answers")
     r.add_argument("--config", metavar="FILE", help="YAML configuration (providers, routes)")
     r.add_argument("--route", metavar="ROUTE", help="send every line to this route or model")
-    r.add_argument("--concurrency", type=int, default=64, help="calls in flight (default 64)")
+    r.add_argument(
+        "--concurrency", type=int, default=64, metavar="N", help="calls in flight (default 64)"
+    )
     r.add_argument("--max-cost", type=_usd, metavar="USD", help="stop before the job spends more")
     r.add_argument(
         "--retry-in-doubt",
@@ -42,9 +45,20 @@ def add_parser(commands: Any) -> None:
     r.add_argument(
         "--deferred", action="store_true", help="submit to the providers' batch APIs (50%% off)"
     )
-    r.add_argument("--engine", choices=("local", "ray"), default="local")
+    r.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process (default); ray: calls spread over a Ray cluster",
+    )
     r.add_argument("--address", metavar="ADDR", help="Ray cluster address (--engine ray)")
-    r.add_argument("--poll", type=float, default=30.0, help="seconds between polls (--deferred)")
+    r.add_argument(
+        "--poll",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="between polls of provider batches (--deferred; default 30)",
+    )
     r.add_argument("--tenant", default="batch", help="tenant of the ledger rows (default batch)")
     r.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     r.set_defaults(run=run)
