@@ -42,3 +42,15 @@ def test_deferred_collects_both_providers_at_half_price(
     assert not any(p.endswith("/chat/completions") or p == "/v1/messages" for p in paths)
     again = run_deferred(source, out, config())
     assert again["requests"] == 5 and again["failed"] == 0
+
+
+def test_deferred_reserves_max_cost_before_submitting(
+    config: Callable[..., Config], tmp_path: Path, fake_upstream: FakeUpstream
+) -> None:
+    lines = [request_line(f"o{i}", f"hello {i}", "openai/gpt-4o") for i in range(10)]
+    source, out = write_lines(tmp_path / "in.jsonl", lines), tmp_path / "out.jsonl"
+    # gpt-4o: 4,096 output tokens reserved at $10/M, halved: about $0.02 a request
+    options = api.Options(source, out, max_cost=Decimal("0.05"), live=False)
+    found = asyncio.run(api.run_job(options, config(), deferred=True, poll=0.05, env=ENV))
+    assert (found["requests"], found["not_run"]) == (2, 8)
+    assert sum(fake_upstream.calls.values()) == 2

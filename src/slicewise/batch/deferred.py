@@ -26,12 +26,13 @@ from typing import Any
 from slicewise.batch import output, routes
 from slicewise.batch.items import Item
 from slicewise.batch.job import Options, Run, close_run, open_run
-from slicewise.batch.local import Capture
+from slicewise.batch.local import Budget, Capture
 from slicewise.batch.provider_batches import BatchClient, Result, client
 from slicewise.chat import ChatRequest
 from slicewise.config import Config
 from slicewise.errors import SlicewiseError, UpstreamProtocol, UpstreamStatus
 from slicewise.gateway import catalog as catalogs
+from slicewise.gateway.admission import ceiling
 from slicewise.gateway.app import new_id
 from slicewise.gateway.dispatch import Served
 from slicewise.gateway.plan import Plan
@@ -68,19 +69,38 @@ async def run(
 async def _submit_pending(
     job: Run, catalog: catalogs.Catalog, clients: dict[str, BatchClient]
 ) -> None:
+    """Plan what is pending and submit it, a provider's batch whenever ``SUBMIT`` requests
+    have gathered (so memory stays bounded), the rest at the end."""
     groups: dict[str, list[tuple[Item, Plan]]] = {}
+    budget = Budget(job.options.max_cost, job.state.tally.cost)
     chunk: list[Item] = []
     for item in job.pending():
         if _submitted(job, item.custom_id):
             continue
         chunk.append(item)
         if len(chunk) >= CHUNK:
-            await _plan(job, catalog, chunk, groups, clients)
+            await _plan(job, catalog, chunk, groups, clients, budget)
             chunk = []
-    await _plan(job, catalog, chunk, groups, clients)
+            await _submit_full(job, catalog, clients, groups, SUBMIT)
+    await _plan(job, catalog, chunk, groups, clients, budget)
+    await _submit_full(job, catalog, clients, groups, 1)
+
+
+async def _submit_full(
+    job: Run,
+    catalog: catalogs.Catalog,
+    clients: dict[str, BatchClient],
+    groups: dict[str, list[tuple[Item, Plan]]],
+    least: int,
+) -> None:
     for provider, planned in groups.items():
-        for lo in range(0, len(planned), SUBMIT):
-            await _submit(job, catalog, clients[provider], planned[lo : lo + SUBMIT])
+        while len(planned) >= least and planned:
+            await _submit(job, catalog, clients[provider], planned[:SUBMIT])
+            del planned[:SUBMIT]
+
+
+def _output(job: Run) -> int:
+    return job.config.budgets.default_max_output_tokens
 
 
 def _submitted(job: Run, custom_id: str) -> bool:
@@ -93,7 +113,10 @@ async def _plan(
     chunk: list[Item],
     groups: dict[str, list[tuple[Item, Plan]]],
     clients: dict[str, BatchClient],
+    budget: Budget,
 ) -> None:
+    """Plan ``chunk``; each request's most possible cost, at the discount, is reserved against
+    ``--max-cost`` (and kept: a deferred run collects after it has submitted everything)."""
     planned = routes.plan_many(catalog, [i.request for i in chunk], lambda _: True)
     for item, decided in zip(chunk, planned, strict=True):
         if isinstance(decided, Plan) and decided.stages:
@@ -105,6 +128,10 @@ async def _plan(
             await job.fail(
                 item.custom_id, output.failed(item.custom_id, item.line, decided, new_id()), None
             )
+            continue
+        most = ceiling(catalog, item.request, decided, _output(job)) * DISCOUNT
+        if not budget.reserve(most):
+            job.not_run += 1
             continue
         groups.setdefault(provider, []).append((item, decided))
 
