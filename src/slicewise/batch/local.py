@@ -23,6 +23,7 @@ from slicewise.batch.items import Item
 from slicewise.batch.job import Labels, Options, Run, close_run, open_run
 from slicewise.batch.limits import Buckets, Limited, Limiter
 from slicewise.batch.routes import Planned
+from slicewise.chat import ChatResponse
 from slicewise.config import Config
 from slicewise.errors import RequestError, SlicewiseError
 from slicewise.gateway import cascade as cascades
@@ -31,6 +32,7 @@ from slicewise.gateway.admission import ceiling
 from slicewise.gateway.app import new_id
 from slicewise.gateway.breaker import Breakers
 from slicewise.gateway.dispatch import Dispatcher, Exhausted
+from slicewise.gateway.plan import Plan
 from slicewise.gateway.protocols import OPENAI
 from slicewise.gateway.record import Recorder
 from slicewise.gateway.retry import RetryPolicy
@@ -49,6 +51,17 @@ class Capture(Ledger):
 
     def record(self, tx: Transaction) -> None:
         self.kept.append(tx)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request's call: its id, when it started (monotonic) and arrived (Unix time), and the
+    recorder that builds its transaction."""
+
+    id: str
+    started: float
+    arrived: float
+    recorder: Recorder
 
 
 @dataclass
@@ -129,48 +142,36 @@ class Caller:
     async def outcome(self, item: Item, decided: Planned) -> dict[str, Any]:
         if isinstance(decided, SlicewiseError):
             return self._refused(item, decided, None)
-        server = self.labels.config.server
-        request_id, started, arrived = new_id(), time.monotonic(), time.time()
-        recorder = Recorder(Capture(), self.catalog)
+        call = Call(new_id(), time.monotonic(), time.time(), Recorder(Capture(), self.catalog))
         try:
-            if decided.stages:
-                response, served, calls = await cascades.run(
-                    self.catalog,
-                    self.dispatch,
-                    item.request,
-                    decided,
-                    started + server.deadline,
-                    server.stage_timeout,
-                )
-                recorder.cascaded(
-                    request_id, arrived, started, OPENAI, item.request, decided, served, calls
-                )
-            else:
-                response, served = await self.dispatch.complete(
-                    item.request, decided, started + server.deadline
-                )
-                recorder.served(
-                    request_id,
-                    arrived,
-                    started,
-                    OPENAI,
-                    item.request,
-                    decided,
-                    served,
-                    response.usage,
-                )
+            response = await self._call(item, decided, call)
         except (Exhausted, RequestError) as exc:
             error, attempts = (
                 (exc.last, exc.attempts) if isinstance(exc, Exhausted) else (exc, None)
             )
-            recorder.failed(
-                request_id, arrived, started, OPENAI, item.request, decided, error, attempts
+            call.recorder.failed(
+                call.id, call.arrived, call.started, OPENAI, item.request, decided, error, attempts
             )
-            return self._refused(item, error, _kept(recorder))
-        tx = self.labels.row(_kept(recorder), item.custom_id, paid=True)
-        body = OPENAI.render(response, tx.request_id, int(arrived))
+            return self._refused(item, error, _kept(call.recorder))
+        tx = self.labels.row(_kept(call.recorder), item.custom_id, paid=True)
+        body = OPENAI.render(response, tx.request_id, int(call.arrived))
         line = output.answered(item.custom_id, body, decided, tx)
         return {"d": item.custom_id, "o": line, "t": state.encode(tx)}
+
+    async def _call(self, item: Item, decided: Plan, call: Call) -> ChatResponse:
+        """The answer, directly or through a cascade; its transaction goes to the recorder."""
+        server = self.labels.config.server
+        deadline = call.started + server.deadline
+        where = (call.id, call.arrived, call.started, OPENAI, item.request, decided)
+        if decided.stages:
+            response, served, calls = await cascades.run(
+                self.catalog, self.dispatch, item.request, decided, deadline, server.stage_timeout
+            )
+            call.recorder.cascaded(*where, served, calls)
+            return response
+        response, served = await self.dispatch.complete(item.request, decided, deadline)
+        call.recorder.served(*where, served, response.usage)
+        return response
 
     def _refused(self, item: Item, error: SlicewiseError, tx: Transaction | None) -> dict[str, Any]:
         row = None if tx is None else self.labels.row(tx, item.custom_id, paid=False)
