@@ -11,8 +11,8 @@ Paying twice: a call is journalled as started (and synced) before it leaves, and
 dies has a start and no end; it may have been paid. The next run does not call it again: it
 is reported in doubt (in the failures file, code ``in_doubt``) unless ``retry_in_doubt`` asks
 for it, knowing the provider may bill it twice. A request that failed (no answer, nothing
-paid) is tried again by the next run. Ctrl-C stops taking new requests and lets the calls in
-flight finish, so an interrupted run leaves nothing in doubt.
+paid) is tried again by the next run. With the local engine, Ctrl-C stops taking new
+requests and lets the calls in flight finish, so an interrupted run leaves nothing in doubt.
 """
 
 from __future__ import annotations
