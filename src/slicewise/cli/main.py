@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from slicewise import __version__
+from slicewise.cli import batch as batch_cmd
 from slicewise.cli import check as check_cmd
 from slicewise.cli import config as config_cmd
 from slicewise.cli import eval as eval_cmd
@@ -38,6 +39,7 @@ COMMANDS = (
     policy_cmd,
     profile_cmd,
     check_cmd,
+    batch_cmd,
 )
 
 

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from slicewise.batch.settings import BatchConfig
 from slicewise.config.upkeep import DriftConfig, PriceChange, RegistryConfig
 from slicewise.policy.config import ModelAttributes, PoliciesConfig
 
@@ -177,6 +178,7 @@ class Config(_Strict):
     policies: PoliciesConfig | None = Field(
         None, description="data classes, model rules, redaction, injection (none: no checks)"
     )
+    batch: BatchConfig = Field(default_factory=BatchConfig)
 
     @model_validator(mode="after")
     def _references(self) -> Config:

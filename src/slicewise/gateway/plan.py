@@ -20,6 +20,7 @@ from slicewise.gateway.catalog import Catalog, Model, Route
 from slicewise.policy.decision import Decision
 from slicewise.routing.cascade import CascadeRouter
 from slicewise.routing.cost import CHARS_PER_TOKEN
+from slicewise.routing.route import Route as Routed
 from slicewise.routing.stages import Cascade
 
 EXPLICIT = "explicit"
@@ -106,25 +107,45 @@ def _routed(
     available: Callable[[str], bool],
     policy: Decision | None,
 ) -> Plan:
-    excluded = {}
-    for name in route.candidates:
-        problem = _unfit(catalog.models[name], request) or (policy.refuses(name) if policy else "")
-        if problem or not available(name):
-            excluded[name] = problem or "circuit open"
+    excluded = exclusions(catalog, route, request, available, policy)
     eligible = [m for m in route.candidates if m not in excluded]
-    if not eligible:
-        why = "; ".join(f"{m}: {p}" for m, p in excluded.items())
-        raise RequestError(
-            f"no model of route {route.name!r} can serve this request ({why})",
-            param="model",
-            status=503 if "circuit" in why else 400,
-        )
     cascaded = _cascade(route, request, eligible)
     if cascaded is not None:
         return cascaded
     decision = route.router.route(
         _messages(request), route.target, candidates=[route.router_names[m] for m in eligible]
     )
+    return decided_plan(route, decision, eligible, excluded)
+
+
+def exclusions(
+    catalog: Catalog,
+    route: Route,
+    request: ChatRequest,
+    available: Callable[[str], bool],
+    policy: Decision | None = None,
+) -> dict[str, str]:
+    """The route's candidates that cannot take ``request``, and why; ``RequestError`` when
+    that is all of them."""
+    excluded = {}
+    for name in route.candidates:
+        problem = _unfit(catalog.models[name], request) or (policy.refuses(name) if policy else "")
+        if problem or not available(name):
+            excluded[name] = problem or "circuit open"
+    if len(excluded) == len(route.candidates):
+        why = "; ".join(f"{m}: {p}" for m, p in excluded.items())
+        raise RequestError(
+            f"no model of route {route.name!r} can serve this request ({why})",
+            param="model",
+            status=503 if "circuit" in why else 400,
+        )
+    return excluded
+
+
+def decided_plan(
+    route: Route, decision: Routed, eligible: list[str], excluded: dict[str, str]
+) -> Plan:
+    """The plan for the router's ``decision``: its model, then the fallbacks."""
     chosen = route.names[decision.model]
     weighed = [c for c in decision.candidates if route.names.get(c.model) in eligible]
     rest = [m for m in route.fallback if m in eligible and m != chosen] or [
