@@ -140,13 +140,14 @@ def _readme(
     table = "\n".join(f"| {s} | {_pct(r['recall'])} | {_pct(r['fpr'])} |" for s, r in rows)
     research = " and the research-only ones" if args.research_sources else ""
     routing = "" if args.no_routing else ", the routing prompts as more benign examples"
-    made = "" if args.no_synthetic else ", generated examples (`injection_synthetic`)"
+    made = "" if args.no_synthetic else " and the generated examples of `injection_synthetic`"
     words = "words and adjacent word pairs" if settings.pairs else "words"
     licences = LICENCES + (RESEARCH_LICENCES if args.research_sources else "")
     return f"""# Injection scorer weights
 
 Made by `tools/train_injection.py` from the licensed sources{research} of
-`../shared/data/injection/*.dev.jsonl`{routing}{made}. The data itself is not in this repository.
+`../shared/data/injection/*.dev.jsonl`{routing}{made}. The data itself is not in
+this repository.
 
 Logistic regression (C={settings.regularisation}, balanced classes) on binary idf-weighted
 L2-normalised terms: lower-case {words} found in at least {settings.min_examples} examples,
