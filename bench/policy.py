@@ -1,6 +1,6 @@
 """Policy detection benchmark: one JSON line per measurement.
 
-    PYTHONPATH=src python bench/policy.py                  # everything, ~4 min on one core
+    PYTHONPATH=src python bench/policy.py                  # everything, ~5 min on one core
     PYTHONPATH=src python bench/policy.py --only recall fpr --show 5   # print misses and hits
 
 Runs on one core (CPU affinity and BLAS threads pinned before numpy loads). Lines:
@@ -11,12 +11,16 @@ Runs on one core (CPU affinity and BLAS threads pinned before numpy loads). Line
 - ``fpr``: per routing source (``../shared/data/{routerbench,llmrouter,gsm8k-zeroeval}``,
   prompts without personal data), the share of prompts with any finding, and the findings by
   kind. Target < 1 %. ``--show N`` prints up to N hits per kind to stderr, to inspect.
-- ``injection``: the shipped settings in stratified 5-fold cross-validation on the dev
-  examples and the routing prompts (benign), at the shipped threshold: precision, recall, F1,
+- ``injection``: the shipped settings in stratified 5-fold cross-validation on the default
+  training data (licensed sources, licensed routing prompts as benign, generated examples in
+  every fold's training and never scored), at the shipped threshold: precision, recall, F1,
   false-positive rate on the injection data's benign prompts, share of routing prompts flagged
   (``routing_fpr``); the same by length bucket; again with texts that open with the same eight
   words in one fold (template variants); and leave one source out. Target F1 >= 0.9 at
   FPR < 2 %.
+- ``compare``: three trainings (licensed; licensed + generated, as shipped; with the
+  research-only sources too), each at its own cross-validated threshold, on every source:
+  out of fold where trained on it, else as a test set (tensor_trust's injections, routerbench).
 - ``latency``: CPU time (``time.thread_time``) of one ``find`` plus one ``score`` on prompts of
   about 100, 500 and 2,000 tokens made of routing prompts (4 characters a token), p50/p99 in
   microseconds, and each part alone. Target: all policy checks 0.3 ms at p50.

@@ -1,6 +1,6 @@
 """Train the injection scorer that ``slicewise.policy.injection`` ships, from the labelled data.
 
-    PYTHONPATH=src python tools/train_injection.py                       # ~3 min on one core
+    PYTHONPATH=src python tools/train_injection.py                       # ~1 min on one core
     PYTHONPATH=src python tools/train_injection.py --research-sources --out my_weights
 
 Reads ``../shared/data`` (or ``$SLICEWISE_DATA``, or ``--data``): the rows of
