@@ -29,6 +29,7 @@ import argparse
 import json
 import logging
 import os
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -143,11 +144,18 @@ def _readme(
     made = "" if args.no_synthetic else " and the generated examples of `injection_synthetic`"
     words = "words and adjacent word pairs" if settings.pairs else "words"
     licences = LICENCES + (RESEARCH_LICENCES if args.research_sources else "")
+    made_by = _wrap(
+        f"Made by `tools/train_injection.py` from the licensed sources{research} of "
+        f"`../shared/data/injection/*.dev.jsonl`{routing}{made}. The data itself is not in "
+        "this repository."
+    )
+    loso = _wrap(
+        f"Leave one source out (trained on the others{routing}{made}), and the sources not "
+        "trained on as test sets only (a source has attacks or benign rows or both):"
+    )
     return f"""# Injection scorer weights
 
-Made by `tools/train_injection.py` from the licensed sources{research} of
-`../shared/data/injection/*.dev.jsonl`{routing}{made}. The data itself is not in
-this repository.
+{made_by}
 
 Logistic regression (C={settings.regularisation}, balanced classes) on binary idf-weighted
 L2-normalised terms: lower-case {words} found in at least {settings.min_examples} examples,
@@ -160,8 +168,7 @@ thresholds whose false-positive rate on the injection data's benign prompts is u
 benign {cv["fpr"]:.4f} ({cv["attacks"]} attacks, {cv["benign"]} benign). Routing prompts
 flagged (out of fold): {cv.get("routing_fpr", float("nan")):.4f}.
 
-Leave one source out (trained on the others{routing}{made}), and the sources not trained on
-as test sets only (a source has attacks or benign rows or both):
+{loso}
 
 | source | recall on its attacks | false-positive rate on its benign |
 |---|---|---|
@@ -184,6 +191,10 @@ _NOTE_RESEARCH = """\
 **Research use only**: these weights are derived from sources without a licence (tensor_trust,
 routerbench) and must not be redistributed. The weights slicewise ships are trained without
 them."""
+
+
+def _wrap(text: str) -> str:
+    return textwrap.fill(text, width=95, break_on_hyphens=False)
 
 
 def _pct(value: float) -> str:
