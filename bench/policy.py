@@ -1,6 +1,6 @@
 """Policy detection benchmark: one JSON line per measurement.
 
-    PYTHONPATH=src python bench/policy.py                  # everything, ~4 min on one core
+    PYTHONPATH=src python bench/policy.py                  # everything, ~5 min on one core
     PYTHONPATH=src python bench/policy.py --only recall fpr --show 5   # print misses and hits
 
 Runs on one core (CPU affinity and BLAS threads pinned before numpy loads). Lines:
@@ -11,12 +11,16 @@ Runs on one core (CPU affinity and BLAS threads pinned before numpy loads). Line
 - ``fpr``: per routing source (``../shared/data/{routerbench,llmrouter,gsm8k-zeroeval}``,
   prompts without personal data), the share of prompts with any finding, and the findings by
   kind. Target < 1 %. ``--show N`` prints up to N hits per kind to stderr, to inspect.
-- ``injection``: the shipped settings in stratified 5-fold cross-validation on the dev
-  examples and the routing prompts (benign), at the shipped threshold: precision, recall, F1,
+- ``injection``: the shipped settings in stratified 5-fold cross-validation on the default
+  training data (licensed sources, licensed routing prompts as benign, generated examples in
+  every fold's training and never scored), at the shipped threshold: precision, recall, F1,
   false-positive rate on the injection data's benign prompts, share of routing prompts flagged
   (``routing_fpr``); the same by length bucket; again with texts that open with the same eight
   words in one fold (template variants); and leave one source out. Target F1 >= 0.9 at
   FPR < 2 %.
+- ``compare``: three trainings (licensed; licensed + generated, as shipped; with the
+  research-only sources too), each at its own cross-validated threshold, on every source:
+  out of fold where trained on it, else as a test set (tensor_trust's injections, routerbench).
 - ``latency``: CPU time (``time.thread_time``) of one ``find`` plus one ``score`` on prompts of
   about 100, 500 and 2,000 tokens made of routing prompts (4 characters a token), p50/p99 in
   microseconds, and each part alone. Target: all policy checks 0.3 ms at p50.
@@ -57,7 +61,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("SLICEWISE_DATA", ROOT.parent / "shared" / "data"))
 ROUTING = ("routerbench", "llmrouter", "gsm8k-zeroeval")
 SIZES = (100, 500, 2_000)
-PARTS = ("recall", "fpr", "injection", "latency")
+PARTS = ("recall", "fpr", "injection", "compare", "latency")
 
 
 def main() -> None:
@@ -129,15 +133,14 @@ def _routing_prompts(source: str) -> list[str] | None:
 
 
 def injection_quality(args: argparse.Namespace) -> list[dict[str, Any]]:
-    folder = DATA / "injection"
-    if not any(folder.glob("*.dev.jsonl")):
-        return [{"part": "injection", "skipped": f"no data under {folder}"}]
-    examples = train.load_examples(folder) + train.routing_examples(DATA)
+    if not any((DATA / "injection").glob("*.dev.jsonl")):
+        return [{"part": "injection", "skipped": f"no data under {DATA / 'injection'}"}]
+    examples, extra = train.training_examples(DATA), train.synthetic_examples()
     shipped = injection.default_scorer()
     settings = train.Settings(regularisation=_shipped_regularisation(), pairs=shipped.pairs)
-    scores = train.cross_validate(examples, settings)
+    scores = train.cross_validate(examples, settings, always=extra)
     labels = np.array([e.attack for e in examples])
-    routing = np.array([e.source == train.ROUTING for e in examples])
+    routing = np.array([train.is_routing(e) for e in examples])
     threshold = shipped.threshold
     result = train.measure(scores[~routing], labels[~routing], threshold)
     result["routing_fpr"] = train.measure(scores[routing], labels[routing], threshold)["fpr"]
@@ -147,11 +150,70 @@ def injection_quality(args: argparse.Namespace) -> list[dict[str, Any]]:
         inside = (lengths >= low) & (lengths < high) & ~routing
         result = train.measure(scores[inside], labels[inside], threshold)
         lines.append({"part": "injection", "eval": f"5-fold, {low}-{high} chars", **result})
-    scores = train.cross_validate(examples, settings, by_opening=True)
+    scores = train.cross_validate(examples, settings, by_opening=True, always=extra)
     result = train.measure(scores[~routing], labels[~routing], threshold)
     lines.append({"part": "injection", "eval": "5-fold, template variants in one fold", **result})
-    for source, result in train.leave_one_source_out(examples, settings, threshold).items():
+    for source, result in train.leave_one_source_out(examples, settings, threshold, extra).items():
         lines.append({"part": "injection", "eval": f"left out {source}", **result})
+    return lines
+
+
+TRAININGS = {
+    "a: licensed": (False, False),
+    "b: licensed + synthetic (shipped)": (False, True),
+    "c: + research sources": (True, True),
+}
+"""What ``compare`` trains on: (research sources, generated examples)."""
+
+
+def compare(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Each training of ``TRAININGS`` at its own threshold (best F1 in 5-fold cross-validation
+    with FPR under 2 % on the injection data's benign rows), on every source: out of fold
+    where trained on it, else as a test set of the weights fit on everything trained on."""
+    if not any((DATA / "injection").glob("*.dev.jsonl")):
+        return [{"part": "compare", "skipped": f"no data under {DATA / 'injection'}"}]
+    everything = train.training_examples(DATA, research=True)
+    settings = train.Settings(regularisation=_shipped_regularisation())
+    lines = []
+    for name, (research, synthetic) in TRAININGS.items():
+        used = train.training_examples(DATA, research=research)
+        extra = train.synthetic_examples() if synthetic else []
+        out_of_fold = train.cross_validate(used, settings, always=extra)
+        scores = dict(zip(map(_key, used), out_of_fold, strict=True))
+        measured = [e for e in used if not train.is_routing(e)]
+        threshold = train.choose_threshold(
+            np.array([scores[_key(e)] for e in measured]), np.array([e.attack for e in measured])
+        )
+        scorer = train.fit(used + extra, settings, threshold)
+        for e in everything:
+            scores.setdefault(_key(e), scorer.score(e.text))
+        lines += _compared(name, threshold, everything, scores, {e.source for e in used})
+    return lines
+
+
+def _key(example: train.Example) -> tuple[str, str]:
+    return example.source, example.text
+
+
+def _compared(
+    name: str, threshold: float, examples: list[train.Example], scores: dict[Any, float],
+    trained: set[str],
+) -> list[dict[str, Any]]:  # fmt: skip
+    licensed = [e for e in examples if e.source in train.LICENSED]
+    groups = {"licensed (5-fold)": licensed}
+    groups |= {e.source: [x for x in examples if x.source == e.source] for e in examples}
+    groups["all benign"] = [e for e in examples if not e.attack]
+    lines = []
+    for group, members in groups.items():
+        result = train.measure(
+            np.array([scores[_key(e)] for e in members]), np.array([e.attack for e in members]),
+            threshold,
+        )  # fmt: skip
+        how = "5-fold" if group in trained or group.startswith("licensed") else "test only"
+        if group == "all benign":
+            how = "mixed"
+        lines.append({"part": "compare", "training": name, "threshold": threshold,
+                      "eval": group, "how": how, **result})  # fmt: skip
     return lines
 
 
@@ -209,7 +271,8 @@ def _timed(call: Callable[[str], object], prompts: list[str]) -> np.ndarray:
 
 
 RUNNERS: dict[str, Callable[[argparse.Namespace], list[dict[str, Any]]]] = {
-    "recall": recall, "fpr": fpr, "injection": injection_quality, "latency": latency,
+    "recall": recall, "fpr": fpr, "injection": injection_quality, "compare": compare,
+    "latency": latency,
 }  # fmt: skip
 
 

@@ -51,11 +51,11 @@ def test_json_lines_hold_exactly_the_documented_fields(
         list(line) == ["id", "data_classes", "detections", "injection", "flagged", "action"]
         for line in lines
     )
+    assert 0 <= lines[0].pop("injection") < 0.05  # an everyday question scores low
     assert lines[0] == {
         "id": 1,
         "data_classes": ["public"],
         "detections": {},
-        "injection": 0.0,
         "flagged": False,
         "action": "allow",
     }

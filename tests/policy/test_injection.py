@@ -98,10 +98,22 @@ def test_fit_learns_a_toy_problem() -> None:
 def test_shipped_weights_fit_the_dev_examples() -> None:
     if not any(DATA.glob("*.dev.jsonl")):
         pytest.skip(f"{DATA} is absent: the shared injection data is not on this machine")
-    from slicewise.policy.injection_train import load_examples, measure
+    from slicewise.policy.injection_train import LICENSED, load_examples, measure
 
-    examples = load_examples(DATA)
+    examples = load_examples(DATA, LICENSED)
     scorer = injection.default_scorer()
     scores = np.array([scorer.score(e.text) for e in examples])
     result = measure(scores, np.array([e.attack for e in examples]), scorer.threshold)
     assert result["f1"] > 0.95 and result["fpr"] < 0.02  # its training data: a sanity check
+
+
+@pytest.mark.data
+def test_default_training_uses_only_licensed_sources() -> None:
+    if not any(DATA.glob("*.dev.jsonl")):
+        pytest.skip(f"{DATA} is absent: the shared injection data is not on this machine")
+    from slicewise.policy import injection_train as train
+
+    licensed = {e.source for e in train.training_examples(DATA.parent)}
+    assert licensed <= {*train.LICENSED, "routing/llmrouter", "routing/gsm8k-zeroeval"}
+    research = {e.source for e in train.training_examples(DATA.parent, research=True)}
+    assert {"tensor_trust", "routing/routerbench"} <= research

@@ -2,15 +2,16 @@
 
 The default scorer is a logistic regression over which words a text contains (adjacent word
 pairs are supported but off: they cost three times the time for +0.001 F1), weighted by inverse
-document frequency and L2-normalised, learned by ``tools/train_injection.py`` from public
-labelled examples and, as more benign examples, the routing prompts. Its weights ship in
+document frequency and L2-normalised, learned by ``tools/train_injection.py`` from openly licensed
+labelled examples, generated ones (``injection_synthetic``) and, as more benign examples,
+routing prompts. Its weights ship in
 ``injection_model/`` beside this module (its README names the data, their licences and the
 cross-validated numbers), so scoring needs neither the data nor scikit-learn: a text's score is
 a set intersection with the vocabulary and two sums, well under a tenth of a millisecond for a
 typical prompt. The same scorer reads tool results, which are just text.
 
 ``default_threshold()`` (stored with the weights) was chosen by cross-validation: the highest F1
-whose false-positive rate on benign prompts stays under 1 %.
+whose false-positive rate on benign prompts stays under 2 %.
 """
 
 from __future__ import annotations

@@ -15,12 +15,20 @@ from pathlib import Path
 import numpy as np
 import orjson
 
+from slicewise.policy import injection_synthetic as synthetic
 from slicewise.policy.injection import Linear, terms, words
 
 ATTACK_LABELS = frozenset({"injection", "jailbreak"})
-ROUTING_SOURCES = ("routerbench", "llmrouter", "gsm8k-zeroeval")
+LICENSED = ("jailbreak_classification", "jailbreak_llms", "gpteacher")
+"""The injection data's sources under an open licence (MIT): the shipped weights use only these."""
+RESEARCH = ("tensor_trust",)
+"""Sources without a licence (research use only): training takes them only when asked."""
+ROUTING_LICENSED = ("llmrouter", "gsm8k-zeroeval")
+ROUTING_RESEARCH = ("routerbench",)
 ROUTING = "routing"
-"""The source name of routing prompts added as benign examples (``routing_examples``)."""
+"""The source-name prefix of routing prompts added as benign examples (``routing/llmrouter``)."""
+SYNTHETIC = "synthetic"
+"""The source name of the generated examples (``synthetic_examples``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,28 +49,52 @@ class Settings:
     """A term enters the vocabulary when this many training texts contain it."""
 
 
-def load_examples(folder: Path, exclude: Sequence[str] = ()) -> list[Example]:
-    """Every ``*.dev.jsonl`` row of ``folder`` (``id``, ``text``, ``label``, ``source``),
-    except the sources in ``exclude``."""
+def load_examples(folder: Path, sources: Sequence[str] | None = None) -> list[Example]:
+    """The ``*.dev.jsonl`` rows of ``folder`` (``id``, ``text``, ``label``, ``source``) whose
+    source is in ``sources`` (every source when None)."""
     examples = []
     for path in sorted(folder.glob("*.dev.jsonl")):
         for line in path.read_bytes().splitlines():
             row = orjson.loads(line)
-            if row["source"] not in exclude:
+            if sources is None or row["source"] in sources:
                 examples.append(Example(row["text"], row["label"] in ATTACK_LABELS, row["source"]))
     return examples
 
 
-def routing_examples(data: Path) -> list[Example]:
-    """The routing prompts of ``data/{routerbench,llmrouter,gsm8k-zeroeval}/dev.jsonl`` as
-    benign examples: everyday questions, maths and code, whose short lower-case questions the
-    injection data's benign rows (all instructions in persona or task form) do not cover."""
+def routing_examples(data: Path, sources: Sequence[str] = ROUTING_LICENSED) -> list[Example]:
+    """The routing prompts of ``data/<source>/dev.jsonl`` as benign examples (source
+    ``routing/<source>``): everyday questions, maths and code, whose short lower-case questions
+    the injection data's benign rows (all instructions in persona or task form) do not cover."""
     examples = []
-    for source in ROUTING_SOURCES:
+    for source in sources:
         path = data / source / "dev.jsonl"
         for line in path.read_bytes().splitlines() if path.is_file() else []:
-            messages = orjson.loads(line)["messages"]
-            examples.append(Example("\n".join(m["content"] for m in messages), False, ROUTING))
+            text = "\n".join(m["content"] for m in orjson.loads(line)["messages"])
+            examples.append(Example(text, False, f"{ROUTING}/{source}"))
+    return examples
+
+
+def is_routing(example: Example) -> bool:
+    return example.source.startswith(ROUTING)
+
+
+def synthetic_examples(count: int = 800, seed: int = 0) -> list[Example]:
+    """``count`` generated injection attempts and as many harmless requests in the same words
+    (``injection_synthetic``), source ``synthetic``."""
+    made = [Example(t, True, SYNTHETIC) for t in synthetic.attacks(count, seed)]
+    return made + [Example(t, False, SYNTHETIC) for t in synthetic.benign(count, seed)]
+
+
+def training_examples(data: Path, research: bool = False, routing: bool = True) -> list[Example]:
+    """The labelled rows of ``data/injection`` and, with ``routing``, the routing prompts of
+    ``data`` as benign examples: the licensed sources only, or every source with ``research``
+    (tensor_trust, routerbench: no licence stated, research use only)."""
+    sources = LICENSED + RESEARCH if research else LICENSED
+    examples = load_examples(data / "injection", sources)
+    if routing:
+        examples += routing_examples(
+            data, ROUTING_LICENSED + ROUTING_RESEARCH if research else ROUTING_LICENSED
+        )
     return examples
 
 
@@ -92,9 +124,11 @@ def cross_validate(
     folds: int = 5,
     seed: int = 0,
     by_opening: bool = False,
+    always: Sequence[Example] = (),
 ) -> np.ndarray:
     """Out-of-fold scores of a stratified ``folds``-fold split; with ``by_opening``, texts
-    whose first eight words agree (variants of one jailbreak template) share a fold."""
+    whose first eight words agree (variants of one jailbreak template) share a fold. The
+    ``always`` examples (generated ones) join every fold's training and are never scored."""
     from sklearn.model_selection import GroupKFold, StratifiedKFold
 
     labels = np.array([e.attack for e in examples])
@@ -108,18 +142,22 @@ def cross_validate(
             np.zeros(len(labels)), labels
         )
     for train, test in splits:
-        scorer = fit([examples[i] for i in train], settings)
+        scorer = fit([examples[i] for i in train] + list(always), settings)
         scores[test] = [scorer.score(examples[i].text) for i in test]
     return scores
 
 
 def leave_one_source_out(
-    examples: Sequence[Example], settings: Settings, threshold: float
+    examples: Sequence[Example],
+    settings: Settings,
+    threshold: float,
+    always: Sequence[Example] = (),
 ) -> dict[str, dict[str, float]]:
-    """For each source but the routing prompts: train on the others, measure on it."""
+    """For each source but the routing prompts: train on the others (and ``always``),
+    measure on it."""
     results = {}
-    for source in sorted({e.source for e in examples} - {ROUTING}):
-        scorer = fit([e for e in examples if e.source != source], settings)
+    for source in sorted({e.source for e in examples if not is_routing(e)}):
+        scorer = fit([e for e in examples if e.source != source] + list(always), settings)
         held = [e for e in examples if e.source == source]
         scores = np.array([scorer.score(e.text) for e in held])
         results[source] = measure(scores, np.array([e.attack for e in held]), threshold)
@@ -144,12 +182,12 @@ def measure(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[st
     }
 
 
-def choose_threshold(scores: np.ndarray, labels: np.ndarray, max_fpr: float = 0.01) -> float:
-    """The threshold of highest F1 among those whose false-positive rate is at most
+def choose_threshold(scores: np.ndarray, labels: np.ndarray, max_fpr: float = 0.02) -> float:
+    """The threshold of highest F1 among those whose false-positive rate is under
     ``max_fpr``, on a grid of 0.01; ties go to the higher (more cautious) threshold."""
     best, best_f1 = 0.99, -1.0
     for threshold in np.round(np.arange(0.05, 1.0, 0.01), 2):
         result = measure(scores, labels, float(threshold))
-        if result["fpr"] <= max_fpr and result["f1"] >= best_f1:
+        if result["fpr"] < max_fpr and result["f1"] >= best_f1:
             best, best_f1 = float(threshold), result["f1"]
     return best
