@@ -117,7 +117,8 @@ async def _plan(
 ) -> None:
     """Plan ``chunk``; each request's most possible cost, at the discount, is reserved against
     ``--max-cost`` (and kept: a deferred run collects after it has submitted everything)."""
-    planned = routes.plan_many(catalog, [i.request for i in chunk], lambda _: True)
+    requests, policies = [i.request for i in chunk], [i.policy for i in chunk]
+    planned = routes.plan_many(catalog, requests, lambda _: True, policies)
     for item, decided in zip(chunk, planned, strict=True):
         if isinstance(decided, Plan) and decided.stages:
             decided = SlicewiseError("cascade routes cannot run deferred; drop --deferred")

@@ -5,6 +5,11 @@ format OpenAI's Batch API takes, so an existing batch file runs unchanged. The `
 Chat Completions request; its ``model`` may be a route (``auto``) or a ``provider/model``, and
 ``--route`` replaces it for every line.
 
+With ``policies:`` in the configuration, each request is judged as the gateway judges it: its
+data class from ``metadata.data_class`` or detection, redaction applied before it is planned,
+and a blocked request becomes an ``Invalid`` naming the policy (no model ever sees it).
+Placeholders are not restored in batch output (a known shortcoming).
+
 A wrong line does not stop the run: it becomes an ``Invalid`` (its line number, the field and
 the problem), which the run prints as ``FILE:LINE: field: problem`` and writes to the failures
 file. A repeated ``custom_id`` is wrong on every line after its first one. The file is read
@@ -22,6 +27,8 @@ import orjson
 
 from slicewise.chat import ChatRequest
 from slicewise.errors import RequestError
+from slicewise.policy.decision import Decision
+from slicewise.policy.rules import Policies
 from slicewise.wire.openai import parse_request
 
 URL = "/v1/chat/completions"
@@ -34,6 +41,8 @@ class Item:
     line: int
     custom_id: str
     request: ChatRequest
+    """As it may leave: redacted where a policy says so."""
+    policy: Decision | None = None
 
 
 @dataclass(frozen=True)
@@ -49,13 +58,30 @@ class Invalid:
         return f"{path}:{self.line}: {self.field}: {self.problem}"
 
 
-def read(path: Path, route: str | None = None) -> Iterator[Item | Invalid]:
+def read(
+    path: Path, route: str | None = None, policies: Policies | None = None
+) -> Iterator[Item | Invalid]:
     """Every non-blank line of ``path``, checked; ``route`` replaces each body's model."""
     seen: dict[str, int] = {}
     with path.open("rb") as lines:
         for number, raw in enumerate(lines, 1):
             if raw.strip():
-                yield _checked(number, raw, route, seen)
+                found = _checked(number, raw, route, seen)
+                yield found if policies is None else _policed(found, policies)
+
+
+def _policed(found: Item | Invalid, policies: Policies) -> Item | Invalid:
+    if isinstance(found, Invalid):
+        return found
+    try:
+        declared = policies.declared(None, found.request.metadata)
+        request, decision = policies.apply(found.request, declared)
+        if decision.blocked_by is not None:
+            raise decision.refusal()
+    except RequestError as exc:
+        field = f"body.{exc.param}" if exc.param else "body"
+        return Invalid(found.line, found.custom_id, field, exc.message)
+    return Item(found.line, found.custom_id, request, decision)
 
 
 def _checked(number: int, raw: bytes, route: str | None, seen: dict[str, int]) -> Item | Invalid:

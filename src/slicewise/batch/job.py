@@ -32,6 +32,7 @@ from slicewise.batch.progress import Progress, summary
 from slicewise.config import Config
 from slicewise.errors import SlicewiseError
 from slicewise.ledger import Ledger, NullLedger, Transaction
+from slicewise.policy.rules import from_config
 
 IN_DOUBT = (
     "started before the previous run stopped and never finished: the provider may have "
@@ -77,7 +78,8 @@ class Run:
             if self.options.retry_in_doubt
             else (self.state.done | self.state.doubt.keys())
         )
-        for found in items.read(self.options.input, self.options.route):
+        policies = from_config(self.config)
+        for found in items.read(self.options.input, self.options.route, policies):
             if isinstance(found, items.Invalid):
                 self.invalid.append(_invalid(found, self.options.input))
             elif found.custom_id not in skip:

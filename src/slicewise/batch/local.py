@@ -218,7 +218,11 @@ class Engine:
         requests = [item.request for item in chunk]
         breakers = self.caller.dispatch.breakers
         planned = await asyncio.to_thread(
-            routes.plan_many, self.caller.catalog, requests, lambda m: breakers[m].ready()
+            routes.plan_many,
+            self.caller.catalog,
+            requests,
+            lambda m: breakers[m].ready(),
+            [item.policy for item in chunk],
         )
         for item, decided in zip(chunk, planned, strict=True):
             if self.stopping:

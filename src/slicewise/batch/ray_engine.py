@@ -143,7 +143,8 @@ class Driver:
             self.ray.kill(actor)
 
     async def _send(self, items: list[Item]) -> None:
-        planned = routes.plan_many(self.catalog, [i.request for i in items], lambda _: True)
+        requests, policies = [i.request for i in items], [i.policy for i in items]
+        planned = routes.plan_many(self.catalog, requests, lambda _: True, policies)
         calls: list[tuple[Call, Decimal]] = []
         for item, decided in zip(items, planned, strict=True):
             if isinstance(decided, SlicewiseError):

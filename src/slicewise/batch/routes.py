@@ -10,6 +10,7 @@ models and cascade routes are planned by the gateway's ``plan`` itself, one by o
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from slicewise.errors import RoutingError, SlicewiseError
 from slicewise.features import prompt_text
 from slicewise.gateway.catalog import Catalog, Route
 from slicewise.gateway.plan import Plan, decided_plan, exclusions, plan
+from slicewise.policy.decision import Decision as PolicyDecision
 from slicewise.routing.cascade import CascadeRouter
 from slicewise.routing.route import Candidate
 from slicewise.routing.route import Route as Decision
@@ -71,29 +73,40 @@ def _decision(
 
 
 def plan_many(
-    catalog: Catalog, requests: Sequence[ChatRequest], available: Callable[[str], bool]
+    catalog: Catalog,
+    requests: Sequence[ChatRequest],
+    available: Callable[[str], bool],
+    policies: Sequence[PolicyDecision | None] | None = None,
 ) -> list[Planned]:
-    """A plan (or the error that refuses it) for each request, in order."""
+    """A plan (or the error that refuses it) for each request, in order; ``policies`` holds
+    each request's policy decision (see ``items``), which limits the models it may go to."""
+    decisions = policies or [None] * len(requests)
     planned: list[Planned | None] = [None] * len(requests)
     grouped: dict[str, list[int]] = {}
     for i, request in enumerate(requests):
         route = catalog.routes.get(request.model)
         if route is None or _cascading(route) or request.model in catalog.models:
-            planned[i] = _one(catalog, request, available)
+            planned[i] = _one(catalog, request, available, decisions[i])
         else:
             grouped.setdefault(route.name, []).append(i)
     for name, indices in grouped.items():
         chunk = [requests[i] for i in indices]
-        for i, made in zip(
-            indices, _route(catalog, catalog.routes[name], chunk, available), strict=True
-        ):
-            planned[i] = made
+        made = _route(
+            catalog, catalog.routes[name], chunk, available, [decisions[i] for i in indices]
+        )
+        for i, one in zip(indices, made, strict=True):
+            planned[i] = one
     return [p for p in planned if p is not None]
 
 
-def _one(catalog: Catalog, request: ChatRequest, available: Callable[[str], bool]) -> Planned:
+def _one(
+    catalog: Catalog,
+    request: ChatRequest,
+    available: Callable[[str], bool],
+    policy: PolicyDecision | None,
+) -> Planned:
     try:
-        return plan(catalog, request, available)
+        return plan(catalog, request, available, policy)
     except SlicewiseError as exc:
         return exc
 
@@ -103,13 +116,17 @@ def _cascading(route: Route) -> bool:
 
 
 def _route(
-    catalog: Catalog, route: Route, requests: list[ChatRequest], available: Callable[[str], bool]
+    catalog: Catalog,
+    route: Route,
+    requests: list[ChatRequest],
+    available: Callable[[str], bool],
+    policies: list[PolicyDecision | None],
 ) -> list[Planned]:
     result: list[Planned | None] = [None] * len(requests)
     fits: list[tuple[int, dict[str, str]]] = []
     for i, request in enumerate(requests):
         try:
-            fits.append((i, exclusions(catalog, route, request, available)))
+            fits.append((i, exclusions(catalog, route, request, available, policies[i])))
         except SlicewiseError as exc:
             result[i] = exc
     eligible = _eligible(route, [excluded for _, excluded in fits])
@@ -123,7 +140,7 @@ def _route(
     decisions = decide(route.router, texts, route.target, eligible[~unpriced]) if fits else []
     for (i, excluded), decision in zip(fits, decisions, strict=True):
         allowed = [m for m in route.candidates if m not in excluded]
-        result[i] = decided_plan(route, decision, allowed, excluded)
+        result[i] = replace(decided_plan(route, decision, allowed, excluded), policy=policies[i])
     return [r for r in result if r is not None]
 
 
