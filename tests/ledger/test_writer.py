@@ -37,7 +37,7 @@ def test_sealed_segments_are_retired_once_committed(
     for i in range(300):
         ledger.record(tx(i))
     ledger.flush()
-    assert len(list(directory.iterdir())) == 1  # only the segment being written
+    assert len(list(directory.glob("*.jsonl"))) == 1  # only the segment being written
     assert len(ledger.transactions(limit=1000)) == 300
     ledger.close()
     assert list(directory.iterdir()) == []

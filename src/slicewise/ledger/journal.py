@@ -70,7 +70,7 @@ class Journal:
         self.directory = directory
         self.fsync = fsync
         self.size = 0
-        self._name = f"{os.getpid()}-{os.urandom(4).hex()}"
+        self.name = f"{os.getpid()}-{os.urandom(4).hex()}"
         self._number = 0
         self.current = self._open()
 
@@ -89,7 +89,7 @@ class Journal:
         # created under a temporary name and locked before it gets its final one, so a
         # replaying process never takes a live segment for a crashed one
         self._number += 1
-        name = f"{self._name}-{self._number:06d}"
+        name = f"{self.name}-{self._number:06d}"
         temporary = self.directory / f"{name}.tmp"
         fd = os.open(temporary, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -123,6 +123,14 @@ def orphans(directory: Path) -> Iterator[Segment]:
             os.close(fd)
             continue
         yield Segment(path, fd)
+
+
+def forget_progress(directory: Path) -> None:
+    """Delete the writer progress files (see ``ledger.writer``) of processes that are gone: a
+    live process always has a segment of its own."""
+    for path in directory.glob("*.progress"):
+        if not any(directory.glob(f"{path.stem}-*")):
+            path.unlink(missing_ok=True)
 
 
 def read(segment: Segment) -> list[Transaction]:

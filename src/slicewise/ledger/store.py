@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
@@ -58,38 +57,30 @@ class Ledger:
         replay(self.engine, directory)
         self._journal = journal.Journal(directory, fsync)
         self._lock = threading.Lock()
-        self._progress = threading.Condition()
-        self._sent = self._committed = 0
-        self._failed = False
-        self._sealed: deque[tuple[journal.Segment, int]] = deque()
-        """Sealed segments, each with the count of transactions handed over up to its end."""
+        self._sent = 0
         self._writer: ThreadWriter | ProcessWriter
         if writer == "process":
-            self._writer = ProcessWriter(url, self._acknowledged)
+            self._writer = ProcessWriter(url, self._journal)
         else:
             insert = insert_ignoring_duplicates(self.engine)
-            self._writer = ThreadWriter(self.engine, insert, write, self._acknowledged)
+            self._writer = ThreadWriter(self.engine, insert, write)
 
     def record(self, tx: Transaction) -> None:
         """Journal ``tx`` and hand it to the writer; never waits on the database."""
         line = journal.encode(tx)
         with self._lock:  # the journal's order is the writer's, so retiring a segment is exact
             self._journal.append(line)
-            self._writer.put(tx, line)
+            self._writer.put(tx)
             self._sent += 1
             if self._journal.size >= journal.SEGMENT_BYTES:
-                self._sealed.append((self._journal.rotate(), self._sent))
+                self._writer.sealed(self._journal.rotate(), self._sent)
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until everything recorded so far is committed."""
-        target = self._sent
-        with self._progress:
-            self._progress.wait_for(lambda: self._committed >= target, timeout)
+        self._writer.wait(self._sent, timeout)
 
     def close(self) -> None:
-        self._writer.close()
-        everything = self._committed >= self._sent
-        journal.retire(self._journal.current, committed=everything and not self._failed)
+        self._writer.close(self._journal.current, self._sent)
         self.engine.dispose()
 
     def transactions(self, limit: int = 100) -> list[dict[str, Any]]:
@@ -98,15 +89,6 @@ class Ledger:
         query = select(transactions).order_by(transactions.c.created.desc()).limit(limit)
         with self.engine.connect() as db:
             return [_decode(dict(row._mapping)) for row in db.execute(query)]
-
-    def _acknowledged(self, count: int, ok: bool) -> None:
-        """The writer's progress: the first ``count`` transactions handed over are committed."""
-        self._failed |= not ok  # sticky: rows of a later segment may share the failed batch
-        while self._sealed and self._sealed[0][1] <= count:
-            journal.retire(self._sealed.popleft()[0], committed=not self._failed)
-        with self._progress:
-            self._committed = count
-            self._progress.notify_all()
 
 
 class NullLedger(Ledger):
@@ -150,6 +132,7 @@ def replay(engine: Engine, directory: Path) -> int:
         count += len(found)
     if count:
         logger.info("ledger: replayed %d journalled transactions from %s", count, directory)
+    journal.forget_progress(directory)
     return count
 
 

@@ -1,17 +1,21 @@
-"""Who writes journalled transactions to the database: a thread, or a child process.
+"""Who writes journalled transactions to the database: a child process, or a thread.
 
-Both take transactions in the order they were journalled, insert them in batches, and report
-progress as ``committed(count, ok)``: the first ``count`` transactions handed over are now in
-the database (``ok`` is False if any row of the batch failed). The ledger retires journal
-segments and wakes ``flush`` callers from that count.
+Both take the transactions in journal order, insert them in batches, retire journal segments
+once every row in them is committed, and let ``wait`` block until a given number of recorded
+transactions is in the database.
 
-``ThreadWriter`` inserts in a thread of the gateway's process. Building and executing a batch
-holds the interpreter for milliseconds, so requests in flight wait behind it: the p99 of a
-busy gateway roughly doubles. ``ProcessWriter`` hands the journal lines to a child process
-(``python -m slicewise.ledger URL``) over a pipe and reads its acknowledgements back;
-the gateway's own share is one ``os.write`` per batch. The child runs at a lower priority, so
-on a saturated machine the request loop comes first. If the child dies, rows stay in the
-journal until the next start replays them (a respawn that re-sends them is not done yet).
+``ProcessWriter`` (the gateway's default) starts ``python -m slicewise.ledger URL DIR NAME``,
+which reads this process's journal segments (``DIR/NAME-*.jsonl``) as they grow, commits each
+new whole line, deletes a segment once a newer one exists and all of its rows are committed,
+and publishes how many rows it has committed in ``DIR/NAME.progress``. The gateway's process
+then does nothing for the ledger beyond appending the line to its journal: no thread of its own
+wakes per request, so the request loop never hands the interpreter over (a thread that wakes
+per request costs a lock hand-off each time, which doubled the p99 of a busy gateway). The
+child polls every ``POLL`` seconds when idle, runs at a lower priority, and on end of input
+(the gateway closing) commits what is left and exits. If it dies, rows stay in the journal
+until the next start replays them (a respawn is not done yet).
+
+``ThreadWriter`` inserts from a thread of the gateway's process (``ledger.writer: thread``).
 """
 
 from __future__ import annotations
@@ -19,10 +23,15 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import select
+import struct
 import subprocess
 import sys
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Insert
@@ -33,85 +42,92 @@ from slicewise.ledger.record import Transaction
 logger = logging.getLogger(__name__)
 
 BATCH = 1024
+POLL = 0.02
+"""Seconds the writer process sleeps when the journal has nothing new."""
 _STOP = object()
-Committed = Callable[[int, bool], None]
+_PROGRESS = struct.Struct("<qq")  # rows committed, rows that failed
 Write = Callable[[Engine, Insert, list[Transaction]], bool]
 
 
+class ProcessWriter:
+    def __init__(self, url: str, current: journal.Journal):
+        self._progress = current.directory / f"{current.name}.progress"
+        self._progress.write_bytes(_PROGRESS.pack(0, 0))
+        self._child = subprocess.Popen(
+            [sys.executable, "-m", "slicewise.ledger", url, str(current.directory), current.name],
+            stdin=subprocess.PIPE,
+            preexec_fn=lambda: os.nice(5),  # the request loop first on a busy machine
+        )
+
+    def put(self, tx: Transaction) -> None:
+        pass  # the child reads the journal itself
+
+    def sealed(self, segment: journal.Segment, count: int) -> None:
+        os.close(segment.fd)  # the child deletes it once its rows are committed
+
+    def wait(self, count: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.committed()[0] < count and time.monotonic() < deadline:
+            if self._child.poll() is not None:
+                return
+            time.sleep(POLL / 4)
+
+    def committed(self) -> tuple[int, int]:
+        """Rows the child has committed, and rows that failed to commit."""
+        done, failed = _PROGRESS.unpack(self._progress.read_bytes())
+        return done, failed
+
+    def close(self, current: journal.Segment, count: int) -> None:
+        assert self._child.stdin is not None
+        self._child.stdin.close()  # end of input: commit the rest and exit
+        if self._child.wait() != 0:
+            logger.error("ledger writer process exited with %d", self._child.returncode)
+        os.close(current.fd)  # the child deleted it if every row is committed
+        self._progress.unlink(missing_ok=True)
+
+
 class ThreadWriter:
-    def __init__(self, engine: Engine, insert: Insert, write: Write, committed: Committed):
+    def __init__(self, engine: Engine, insert: Insert, write: Write):
         self._engine, self._insert, self._write = engine, insert, write
-        self._committed = committed
         self._count = 0
+        self._failed = False
+        self._done = threading.Condition()
+        self._sealed: deque[tuple[journal.Segment, int]] = deque()
+        """Sealed segments, each with the count of transactions recorded up to its end."""
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name="slicewise-ledger", daemon=True)
         self._thread.start()
 
-    def put(self, tx: Transaction, line: bytes) -> None:
+    def put(self, tx: Transaction) -> None:
         self._queue.put(tx)
 
-    def close(self) -> None:
+    def sealed(self, segment: journal.Segment, count: int) -> None:
+        self._sealed.append((segment, count))
+
+    def wait(self, count: int, timeout: float) -> None:
+        with self._done:
+            self._done.wait_for(lambda: self._count >= count, timeout)
+
+    def close(self, current: journal.Segment, count: int) -> None:
         self._queue.put(_STOP)
         self._thread.join()
+        journal.retire(current, committed=self._count >= count and not self._failed)
 
     def _loop(self) -> None:
         while True:
             batch, stop = _take(self._queue)
             if batch:
-                ok = self._write(self._engine, self._insert, batch)
-                self._count += len(batch)
-                self._committed(self._count, ok)
+                self._failed |= not self._write(self._engine, self._insert, batch)  # sticky
+                self._retire(self._count + len(batch))
             if stop:
                 return
 
-
-class ProcessWriter:
-    def __init__(self, url: str, committed: Committed):
-        self._committed = committed
-        self._child = subprocess.Popen(
-            [sys.executable, "-m", "slicewise.ledger", url],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            preexec_fn=lambda: os.nice(5),  # the request loop first on a busy machine
-        )
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._sender = threading.Thread(target=self._send, name="slicewise-ledger-send")
-        self._reader = threading.Thread(target=self._read, name="slicewise-ledger-acks")
-        self._sender.daemon = self._reader.daemon = True
-        self._sender.start()
-        self._reader.start()
-
-    def put(self, tx: Transaction, line: bytes) -> None:
-        self._queue.put(line)
-
-    def close(self) -> None:
-        self._queue.put(_STOP)
-        self._sender.join()
-        self._reader.join()
-        self._child.wait()
-
-    def _send(self) -> None:
-        assert self._child.stdin is not None
-        pipe = self._child.stdin.fileno()
-        while True:
-            lines, stop = _take(self._queue)
-            try:
-                _write_all(pipe, b"".join(lines))
-            except (BrokenPipeError, OSError):
-                logger.error("ledger writer process is gone; rows stay in the journal")
-                stop = True
-            if stop:
-                self._child.stdin.close()
-                return
-
-    def _read(self) -> None:
-        assert self._child.stdout is not None
-        with self._child.stdout as acks:
-            for ack in acks:
-                count, ok = ack.split()
-                self._committed(int(count), ok == b"1")
-        if self._child.wait() != 0:
-            logger.error("ledger writer process exited with %d", self._child.returncode)
+    def _retire(self, count: int) -> None:
+        while self._sealed and self._sealed[0][1] <= count:
+            journal.retire(self._sealed.popleft()[0], committed=not self._failed)
+        with self._done:
+            self._count = count
+            self._done.notify_all()
 
 
 def _take(source: queue.SimpleQueue[Any]) -> tuple[list[Any], bool]:
@@ -127,27 +143,70 @@ def _take(source: queue.SimpleQueue[Any]) -> tuple[list[Any], bool]:
     return batch, False
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+class Tail:
+    """The child's side: one gateway process's segments, read as they grow."""
+
+    def __init__(self, url: str, directory: Path, name: str):
+        from slicewise.ledger.engine import open_engine  # the child's own; store imports us
+        from slicewise.ledger.store import insert_ignoring_duplicates, write
+
+        self.engine = open_engine(url)
+        self.insert, self.write = insert_ignoring_duplicates(self.engine), write
+        self.directory, self.name = directory, name
+        self.progress = os.open(directory / f"{name}.progress", os.O_WRONLY)
+        self.offsets: dict[Path, int] = {}
+        self.done = self.failed = 0
+
+    def run(self) -> None:
+        stdin = sys.stdin.buffer.fileno()
+        while True:
+            closing = _closed(stdin, 0.0)
+            found = self.step(closing)
+            if closing:
+                break
+            if not found:
+                _closed(stdin, POLL)  # sleep, but wake at once when the gateway closes
+        self.engine.dispose()
+        if self.failed:
+            sys.exit(1)
+
+    def step(self, closing: bool) -> int:
+        """Commit what the segments gained; delete sealed ones. Returns rows read."""
+        segments = sorted(self.directory.glob(f"{self.name}-*.jsonl"))
+        read = 0
+        for i, path in enumerate(segments):
+            sealed = closing or i < len(segments) - 1  # a newer one exists: this one is whole
+            read += self._segment(path, sealed)
+        os.pwrite(self.progress, _PROGRESS.pack(self.done, self.failed), 0)
+        return read
+
+    def _segment(self, path: Path, sealed: bool) -> int:
+        offset = self.offsets.get(path, 0)
+        try:
+            with path.open("rb") as file:
+                file.seek(offset)
+                chunk = file.read()
+        except FileNotFoundError:  # a starting gateway replayed it (sealed, lock released)
+            self.offsets.pop(path, None)
+            return 0
+        whole = chunk[: chunk.rfind(b"\n") + 1]
+        lines = whole.splitlines()
+        results = [self._commit(lines[i : i + BATCH]) for i in range(0, len(lines), BATCH)]
+        ok = all(results)  # every chunk committed, no short cut
+        self.offsets[path] = offset + len(whole)
+        if sealed and ok and not self.failed:
+            path.unlink(missing_ok=True)
+            self.offsets.pop(path, None)
+        return len(lines)
+
+    def _commit(self, lines: list[bytes]) -> bool:
+        ok = self.write(self.engine, self.insert, [journal.decode(line) for line in lines])
+        self.done += len(lines)
+        self.failed += 0 if ok else len(lines)
+        return ok
 
 
-def child(url: str) -> None:
-    """The child's loop: journal lines on stdin, ``COUNT OK`` acknowledgements on stdout."""
-    from slicewise.ledger.engine import open_engine  # the child's own; store imports this module
-    from slicewise.ledger.store import insert_ignoring_duplicates, write
-
-    engine = open_engine(url)
-    insert = insert_ignoring_duplicates(engine)
-    count, rest = 0, b""
-    stdin, stdout = sys.stdin.buffer.fileno(), sys.stdout.buffer
-    while chunk := os.read(stdin, 1 << 20):
-        *lines, rest = (rest + chunk).split(b"\n")
-        for start in range(0, len(lines), BATCH):
-            batch = [journal.decode(line) for line in lines[start : start + BATCH]]
-            ok = write(engine, insert, batch)
-            count += len(batch)
-            stdout.write(b"%d %d\n" % (count, ok))
-            stdout.flush()
-    engine.dispose()
+def _closed(fd: int, timeout: float) -> bool:
+    """Whether the gateway closed our input, waiting up to ``timeout`` seconds to know."""
+    readable, _, _ = select.select([fd], [], [], timeout)
+    return bool(readable) and not os.read(fd, 1)
