@@ -1,8 +1,10 @@
-"""The load client: the request each target gets, and a closed loop of keep-alive connections.
+"""The load client: the request each target gets, a closed loop and an open one.
 
 ``load`` drives one target on ``concurrency`` connections (uvloop + httptools, nothing else on
 the path, so the client costs little and its CPU is not in the server's); ``probe`` is one
-blocking call, to check an answer and to wait for a server to be ready.
+blocking call, to check an answer and to wait for a server to be ready. ``paced`` sends at a
+fixed rate whatever the answers do (an open loop), on as many keep-alive connections as are
+busy; sending never waits for an answer, so a stall shows in every request it delays.
 """
 
 from __future__ import annotations
@@ -148,6 +150,40 @@ async def load(port: int, payload: bytes, concurrency: int, seconds: float) -> L
     await asyncio.gather(*(worker(i) for i in range(concurrency)))
     result.wall = time.perf_counter() - started
     for conn in conns:
+        if conn.transport is not None:
+            conn.transport.close()
+    return result
+
+
+async def paced(port: int, payload: bytes, rate: float, seconds: float) -> Load:
+    """Open loop: a request every ``1 / rate`` seconds for ``seconds``, then drain."""
+    result = Load()
+    idle = [await connect(port) for _ in range(4)]
+    started = time.perf_counter()
+    count = int(rate * seconds)
+
+    async def one() -> None:
+        conn = idle.pop() if idle else await connect(port)
+        try:
+            status, total, _ = await conn.exchange(payload)
+        except (OSError, httptools.HttpParserError) as exc:
+            result.errors[type(exc).__name__] += 1
+            return
+        if status != 200:
+            result.errors[str(status)] += 1
+        result.latency.append(total)
+        idle.append(conn)
+
+    tasks = []
+    for i in range(count):
+        due = started + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.ensure_future(one()))
+    await asyncio.gather(*tasks)
+    result.wall = time.perf_counter() - started
+    for conn in idle:
         if conn.transport is not None:
             conn.transport.close()
     return result

@@ -11,9 +11,10 @@ and publishes how many rows it has committed in ``DIR/NAME.progress``. The gatew
 then does nothing for the ledger beyond appending the line to its journal: no thread of its own
 wakes per request, so the request loop never hands the interpreter over (a thread that wakes
 per request costs a lock hand-off each time, which doubled the p99 of a busy gateway). The
-child polls every ``POLL`` seconds when idle, runs at a lower priority, and on end of input
-(the gateway closing) commits what is left and exits. If it dies, rows stay in the journal
-until the next start replays them (a respawn is not done yet).
+child polls every ``POLL`` seconds when idle and runs only on CPU time nothing else wants
+(``SCHED_IDLE``: a core kept fully busy leaves its rows in the journal, on disk, until it has
+a moment); on end of input (the gateway closing) it commits what is left and exits. If it
+dies, rows stay in the journal until the next start replays them (no respawn yet).
 
 ``ThreadWriter`` inserts from a thread of the gateway's process (``ledger.writer: thread``).
 """
@@ -56,7 +57,7 @@ class ProcessWriter:
         self._child = subprocess.Popen(
             [sys.executable, "-m", "slicewise.ledger", url, str(current.directory), current.name],
             stdin=subprocess.PIPE,
-            preexec_fn=lambda: os.nice(5),  # the request loop first on a busy machine
+            preexec_fn=_idle,
         )
 
     def put(self, tx: Transaction) -> None:
@@ -204,6 +205,16 @@ class Tail:
         self.done += len(lines)
         self.failed += 0 if ok else len(lines)
         return ok
+
+
+def _idle() -> None:
+    """The child runs only when its core has nothing else to do: a request loop sharing the
+    core takes it back at once on wake-up (a niced process could hold it for milliseconds).
+    Where there is no such class (not Linux), a lower priority."""
+    if hasattr(os, "SCHED_IDLE"):
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    else:
+        os.nice(10)
 
 
 def _closed(fd: int, timeout: float) -> bool:
