@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from slicewise.cli import console
+from slicewise.cli.values import usd
 from slicewise.config import load_config
 from slicewise.errors import ConfigError
 
@@ -36,7 +36,7 @@ def add_parser(commands: Any) -> None:
     r.add_argument(
         "--concurrency", type=int, default=64, metavar="N", help="calls in flight (default 64)"
     )
-    r.add_argument("--max-cost", type=_usd, metavar="USD", help="stop before the job spends more")
+    r.add_argument("--max-cost", type=usd, metavar="USD", help="stop before the job spends more")
     r.add_argument(
         "--retry-in-doubt",
         action="store_true",
@@ -62,16 +62,6 @@ def add_parser(commands: Any) -> None:
     r.add_argument("--tenant", default="batch", help="tenant of the ledger rows (default batch)")
     r.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     r.set_defaults(run=run)
-
-
-def _usd(text: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an amount in USD") from None
-    if not value.is_finite() or value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: use a non-negative amount in USD")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

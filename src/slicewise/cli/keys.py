@@ -6,12 +6,13 @@ import argparse
 import dataclasses
 import time
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine
 
 from slicewise.cli.console import out, print_json
+from slicewise.cli.values import count, usd
 
 
 def add_parser(commands: Any) -> None:
@@ -56,24 +57,8 @@ def _limit_options(p: argparse.ArgumentParser, whose: str, per_key: bool = False
     each = " for each of its keys (a key's own limit wins)" if per_key else ""
     p.add_argument("--daily-usd", type=usd, help=f"{whose} spend per UTC day")
     p.add_argument("--monthly-usd", type=usd, help=f"{whose} spend per UTC month")
-    p.add_argument("--rpm", type=_count, help=f"requests per minute{each}")
-    p.add_argument("--tpm", type=_count, help=f"tokens per minute{each}")
-
-
-def usd(value: str) -> Decimal:
-    try:
-        found = Decimal(value)
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"{value!r} is not an amount in USD, e.g. 25.50") from None
-    if not found.is_finite() or found < 0:
-        raise argparse.ArgumentTypeError(f"{value!r}: give an amount of 0 or more")
-    return found
-
-
-def _count(value: str) -> int:
-    if not value.isdigit():
-        raise argparse.ArgumentTypeError(f"{value!r}: give a whole number of 0 or more")
-    return int(value)
+    p.add_argument("--rpm", type=count, help=f"requests per minute{each}")
+    p.add_argument("--tpm", type=count, help=f"tokens per minute{each}")
 
 
 def _create(args: argparse.Namespace) -> int:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from slicewise.cli import console
+from slicewise.cli.values import usd
 from slicewise.config import Config
 from slicewise.config.load import load_config
 from slicewise.errors import ConfigError
@@ -35,22 +35,12 @@ def add_parser(commands: Any) -> None:
     p.add_argument("--out", required=True, type=Path, metavar="OUTCOMES", help="outcomes JSONL")
     p.add_argument("--config", type=Path, default=None, help="configuration (default embedded)")
     p.add_argument("--judge", metavar="MODEL", help="provider/model for judge-graded probes")
-    p.add_argument("--max-cost", type=_usd, default=None, metavar="USD", help="stop before this")
+    p.add_argument("--max-cost", type=usd, default=None, metavar="USD", help="stop before this")
     p.add_argument("--concurrency", type=int, default=4, help="calls in flight (default 4)")
     p.add_argument("--max-tokens", type=int, default=256, help="per answer (default 256)")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds per call (default 120)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(run=run)
-
-
-def _usd(text: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an amount in USD") from None
-    if not value.is_finite() or value < 0:
-        raise argparse.ArgumentTypeError("must be an amount >= 0")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:
