@@ -60,6 +60,7 @@ class KnnRouter(Router):
         self.prior = prior
         known = ~np.isnan(self.scores)
         self._known = known.astype(np.float32)
+        self._complete = bool(known.all())
         filled = np.where(known, self.scores, 0.0).astype(np.float32)
         self._means = filled.sum(axis=0) / np.maximum(known.sum(axis=0), 1)
         # float64 sums of at most NEIGHBOURS float32 scores in [0, 1] are exact, so a
@@ -89,7 +90,8 @@ class KnnRouter(Router):
         k = min(self.neighbours, len(self.embedding))
         nearest = top_k(query @ self.embedding.T, k)
         total = self._filled[nearest].sum(axis=1)
-        mass = self._known[nearest].sum(axis=1)
+        # with every score known, each neighbourhood weighs exactly k
+        mass = float(k) if self._complete else self._known[nearest].sum(axis=1)
         return np.asarray((total + self.prior * self._means) / (mass + self.prior))
 
     def arrays(self) -> dict[str, np.ndarray]:

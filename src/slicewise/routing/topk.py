@@ -65,4 +65,4 @@ def _first_ties(row: np.ndarray, ties: np.ndarray, room: np.ndarray) -> np.ndarr
     """Of the tied positions (ascending, row by row), the first ``room[row]`` of each row."""
     tie_row = row[ties]
     rank = np.arange(len(ties)) - np.searchsorted(tie_row, tie_row)
-    return ties[rank < room[tie_row]]
+    return np.asarray(ties[rank < room[tie_row]])
