@@ -4,7 +4,8 @@ Prints one JSON object. Run with one thread for numpy/BLAS so per-core numbers a
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python bench/routing.py [--skip-eval]
 
-Needs ../shared/data (the llmrouter dev file); says so and exits 0 when it is absent.
+Needs ../shared/data or ``$SLICEWISE_DATA`` (the llmrouter dev file); says so and exits 0 when
+it is absent.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from slicewise.outcomes import iter_prompts, load_outcomes
 from slicewise.routing.target import Target
 from slicewise.routing.train import LEARNED, Settings, train
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(
+    os.environ.get("SLICEWISE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 SOURCE = DATA / "llmrouter" / "dev.jsonl"
 
 

@@ -6,8 +6,10 @@ one matrix product), with ``prior`` pseudo-prompts of the model's overall mean a
 neighbourhood of few or noisy prompts leans towards what the model does on average. A model
 missing an outcome for a neighbour simply has one neighbour fewer there.
 
-On the hot path this is one ``(1, dim) x (dim, prompts)`` product and a partial sort: about
-0.1 ms for 5,000 training prompts and a 256-d embedding.
+On the hot path this is one ``(1, dim) x (dim, prompts)`` product and an exact top-k
+(``topk``): about 0.1 ms for 5,000 training prompts and a 256-d embedding. The neighbours are
+the most similar prompts, ties going to the earlier training prompt; their scores are summed
+exactly, so a prediction depends on which prompts are neighbours and nothing else.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from slicewise.features import Featurizer
 from slicewise.routing.calibrate import Calibration
 from slicewise.routing.cost import CostModel
 from slicewise.routing.router import Features, Router
+from slicewise.routing.topk import top_k
 
 NEIGHBOURS = 128
 """Neighbours on large training sets; ``neighbours_for`` uses fewer on small ones."""
@@ -57,9 +60,12 @@ class KnnRouter(Router):
         self.prior = prior
         known = ~np.isnan(self.scores)
         self._known = known.astype(np.float32)
-        self._filled = np.where(known, self.scores, 0.0).astype(np.float32)
-        counts = known.sum(axis=0)
-        self._means = self._filled.sum(axis=0) / np.maximum(counts, 1)
+        self._complete = bool(known.all())
+        filled = np.where(known, self.scores, 0.0).astype(np.float32)
+        self._means = filled.sum(axis=0) / np.maximum(known.sum(axis=0), 1)
+        # float64 sums of at most NEIGHBOURS float32 scores in [0, 1] are exact, so a
+        # neighbourhood's total depends neither on the order of its members nor on the BLAS
+        self._filled = filled.astype(np.float64)
 
     @staticmethod
     def neighbours_for(prompts: int) -> int:
@@ -82,10 +88,10 @@ class KnnRouter(Router):
         if len(self.embedding) == 0:
             return np.broadcast_to(self._means, (len(query), len(self.models)))
         k = min(self.neighbours, len(self.embedding))
-        similarity = query @ self.embedding.T
-        nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+        nearest = top_k(query @ self.embedding.T, k)
         total = self._filled[nearest].sum(axis=1)
-        mass = self._known[nearest].sum(axis=1)
+        # with every score known, each neighbourhood weighs exactly k
+        mass = float(k) if self._complete else self._known[nearest].sum(axis=1)
         return np.asarray((total + self.prior * self._means) / (mass + self.prior))
 
     def arrays(self) -> dict[str, np.ndarray]:
