@@ -6,10 +6,11 @@ import os
 import signal
 import threading
 from pathlib import Path
+from typing import cast
 
 import pytest
 
-from slicewise.ledger import Ledger, journal
+from slicewise.ledger import Ledger, journal, writer
 from tests.ledger.test_store import tx
 
 
@@ -54,3 +55,26 @@ def test_rows_survive_the_writer_process_dying(tmp_path: Path) -> None:
     again = Ledger(url, directory)  # the next start replays the journal
     assert sorted(r["request_id"] for r in again.transactions()) == ["req_1", "req_2"]
     again.close()
+
+
+def test_a_dead_writer_process_is_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(journal, "SEGMENT_BYTES", 2_000)
+    monkeypatch.setattr(writer, "RESPAWN", 0.0)
+    directory = tmp_path / "journal"
+    ledger = Ledger(f"sqlite:///{tmp_path}/l.db", directory, writer="process")
+    process = cast(writer.ProcessWriter, ledger._writer)
+    for i in range(100):
+        ledger.record(tx(i))
+    ledger.flush()
+    first = process._child
+    first.kill()
+    first.wait()
+    for i in range(100, 300):  # new segments: the first seal starts another child
+        ledger.record(tx(i))
+    assert process._child is not first
+    ledger.flush()
+    assert process.committed()[0] == 300  # counted once each, though some were read twice
+    assert len(ledger.transactions(limit=1000)) == 300
+    assert len(list(directory.glob("*.jsonl"))) == 1
+    ledger.close()
+    assert list(directory.iterdir()) == []

@@ -14,7 +14,8 @@ per request costs a lock hand-off each time, which doubled the p99 of a busy gat
 child polls every ``POLL`` seconds when idle and runs only on CPU time nothing else wants
 (``SCHED_IDLE``: a core kept fully busy leaves its rows in the journal, on disk, until it has
 a moment); on end of input (the gateway closing) it commits what is left and exits. If it
-dies, rows stay in the journal until the next start replays them (no respawn yet).
+dies, its rows wait in the journal and another child is started at the next new segment or
+the next ``wait`` (a report, a flush); a gateway's start replays what any dead process left.
 
 ``ThreadWriter`` inserts from a thread of the gateway's process (``ledger.writer: thread``).
 """
@@ -45,6 +46,9 @@ logger = logging.getLogger(__name__)
 BATCH = 1024
 POLL = 0.02
 """Seconds the writer process sleeps when the journal has nothing new."""
+RESPAWN = 1.0
+"""Seconds at least between two starts of a writer process (one that dies at once is not
+started in a loop)."""
 _STOP = object()
 _PROGRESS = struct.Struct("<qq")  # rows committed, rows that failed
 Write = Callable[[Engine, Insert, list[Transaction]], bool]
@@ -52,31 +56,66 @@ Write = Callable[[Engine, Insert, list[Transaction]], bool]
 
 class ProcessWriter:
     def __init__(self, url: str, current: journal.Journal):
+        self._command = [
+            sys.executable,
+            "-m",
+            "slicewise.ledger",
+            url,
+            str(current.directory),
+            current.name,
+        ]
         self._progress = current.directory / f"{current.name}.progress"
+        self._sealed: deque[tuple[Path, int]] = deque()
+        """Sealed segments the child has not deleted yet, each with the count up to its end."""
+        self._deleted = 0
+        """The count up to the end of the newest segment known to be deleted."""
+        self._base = 0
+        """Rows the current child does not see: those of segments deleted before it started."""
+        self._child = self._spawn()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        self._started = time.monotonic()
         self._progress.write_bytes(_PROGRESS.pack(0, 0))
-        self._child = subprocess.Popen(
-            [sys.executable, "-m", "slicewise.ledger", url, str(current.directory), current.name],
-            stdin=subprocess.PIPE,
-            preexec_fn=_idle,
-        )
+        return subprocess.Popen(self._command, stdin=subprocess.PIPE, preexec_fn=_idle)
 
     def put(self, tx: Transaction) -> None:
         pass  # the child reads the journal itself
 
     def sealed(self, segment: journal.Segment, count: int) -> None:
         os.close(segment.fd)  # the child deletes it once its rows are committed
+        self._sealed.append((segment.path, count))
+        self._prune()
+        self._revive()
+
+    def _prune(self) -> None:
+        while self._sealed and not self._sealed[0][0].exists():
+            self._deleted = self._sealed.popleft()[1]
+
+    def _revive(self) -> None:
+        """Start another child if this one died (checked at each new segment and each wait).
+        The new one reads the segments still there from their start: rows the dead one
+        committed there are skipped by the database and counted again, so its count adds to
+        the rows of the segments deleted before it started."""
+        code = self._child.poll()
+        if code is None or time.monotonic() - self._started < RESPAWN:
+            return
+        self._prune()  # the child deletes in order, and a dead one deletes nothing more
+        self._base = self._deleted
+        logger.error("ledger writer process exited with %d; starting another", code)
+        if self._child.stdin is not None:
+            self._child.stdin.close()
+        self._child = self._spawn()
 
     def wait(self, count: int, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while self.committed()[0] < count and time.monotonic() < deadline:
-            if self._child.poll() is not None:
-                return
+            self._revive()
             time.sleep(POLL / 4)
 
     def committed(self) -> tuple[int, int]:
-        """Rows the child has committed, and rows that failed to commit."""
+        """Rows committed, and rows of the current child that failed to commit."""
         done, failed = _PROGRESS.unpack(self._progress.read_bytes())
-        return done, failed
+        return self._base + done, failed
 
     def close(self, current: journal.Segment, count: int) -> None:
         assert self._child.stdin is not None
