@@ -25,6 +25,7 @@ from typing import Any, Literal, get_args
 
 from sqlalchemy import (
     Connection,
+    Date,
     Engine,
     Float,
     Integer,
@@ -93,9 +94,10 @@ def report(
 
 
 def _key(by: str, postgres: bool) -> ColumnElement[str]:
-    if by == "day":
+    if by == "day":  # from the day column, once per group rather than once per row
         if postgres:
-            return func.to_char(func.timezone("UTC", func.to_timestamp(t.c.created)), "YYYY-MM-DD")
+            first = cast(literal(EPOCH.isoformat()), Date)
+            return func.coalesce(func.to_char(first + t.c.day, "YYYY-MM-DD"), "-")
         return func.coalesce(func.date(t.c.day * 86400, "unixepoch"), "-")
     if by in COLUMNS:
         return func.coalesce(func.nullif(COLUMNS[by], ""), "-")
@@ -145,7 +147,7 @@ def _sums(
         ]
     # by the day column, not the date per row; "+ 0" keeps SQLite from walking the latency
     # index for the order and then reading every row out of order (twice as slow over a year)
-    grouped = t.c.day + 0 if by_day and not postgres else key
+    grouped = (t.c.day if postgres else t.c.day + 0) if by_day else key
     return select(*columns).where(*where).group_by(grouped).order_by(grouped)
 
 
