@@ -100,3 +100,24 @@ def test_disagreement_escalates_and_every_call_is_paid(server, fake_upstream: Fa
     calls = row["extra"]["calls"]
     assert {c["model"] for c in calls} == {m for stage in found for m in stage}
     assert row["cost_usd"] == sum(Decimal(c["cost_usd"]) for c in calls)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_cascaded_answer_is_sampled_for_drift(
+    gateway, router_file: Path, fake_upstream: FakeUpstream, stream: bool
+) -> None:
+    from tests.upkeep.test_drift import settled
+
+    route = {"router": str(router_file), "target": TARGET, "aliases": NAMES}
+    reference = "openai/gpt-4o"
+    drift = {"share": 1.0, "reference": reference, "daily_usd": None, "min_samples": 1}
+    server = gateway(routes={"maths": route}, drift=drift)
+    first = [m for m in stages(server)[0] if m != reference]
+    assert first, "the first stage is the reference itself: nothing to compare"
+    for model in stages(server)[0]:
+        fake_upstream.script(ok('{"answer": "42"}'), model=UPSTREAM[model])
+    fake_upstream.script(ok('{"answer": "41"}'), model=UPSTREAM[reference])
+    text, headers = ask(server, stream=stream)
+    assert text == '{"answer": "42"}' and headers["x-slicewise-model"] != reference
+    state = settled(server, "maths", 1)
+    assert state.estimate.total == 1 and state.estimate.mean == 0.0

@@ -192,6 +192,101 @@ def test_drift_on_a_route_and_off_elsewhere(gateway: Any, fake_upstream: FakeUps
     assert settled(server, "pair", 1).estimate.total == 1
 
 
+def stream_chat(server: Any, text: str = "the answer is 42", model: str = MINI) -> str:
+    body = {"model": model, "stream": True, "messages": [{"role": "user", "content": text}]}
+    with httpx.stream("POST", server.url + "/v1/chat/completions", json=body, timeout=20) as r:
+        assert r.status_code == 200
+        return r.read().decode()
+
+
+def shadow_requests(fake: FakeUpstream, model: str = "gpt-4o") -> list[Any]:
+    return [r for r in fake.requests if r.body and r.body.get("model") == model]
+
+
+def test_streamed_answers_are_sampled(gateway: Any, fake_upstream: FakeUpstream) -> None:
+    server = gateway(drift=drift(min_samples=1))
+    fake_upstream.script(ok("something else entirely"), model="gpt-4o")
+    first = stream_chat(server)
+    state = settled(server, "explicit", 1)
+    assert state.estimate.mean == 0.0  # the whole streamed answer, compared once
+    stream_chat(server)  # the fake echoes the question: the assembled answer agrees
+    state = settled(server, "explicit", 2)
+    assert state.estimate.total == 2 and state.estimate.mean == 0.5
+    assert "[DONE]" in first
+    shadows = shadow_requests(fake_upstream)
+    assert len(shadows) == 2 and not any(r.body.get("stream") for r in shadows)
+
+
+def test_a_stream_put_together_keeps_text_tool_calls_and_the_end() -> None:
+    from slicewise.chat import StreamEnd, TextDelta, ToolCallDelta, Usage
+    from slicewise.upkeep.drift import _EMPTY, Sample, _Answer
+
+    answer = _Answer()
+    events = [
+        TextDelta("Let me "),
+        TextDelta("look."),
+        ToolCallDelta(0, id="call_1", name="search", arguments='{"q": '),
+        ToolCallDelta(1, id="call_2", name="clock"),
+        ToolCallDelta(0, arguments='"weather"}'),
+    ]
+    for event in events:
+        answer.add(event)
+    sample = Sample("auto", "req_1", ChatRequest(MINI, (Message("user", "q"),)), MINI, _EMPTY)
+    whole = answer.whole(sample, StreamEnd("tool_calls", Usage(3, 4))).response
+    assert whole.message.content == "Let me look."
+    assert whole.message.tool_calls == (
+        ToolCall("call_1", "search", '{"q": "weather"}'),
+        ToolCall("call_2", "clock", ""),
+    )
+    assert (whole.finish_reason, whole.usage, whole.model) == ("tool_calls", Usage(3, 4), MINI)
+
+
+EMAIL = "jane.doe@example.com"
+
+
+def policed(gateway: Any, fake: FakeUpstream, rules: list[dict[str, Any]], **drift_changes: Any):
+    return gateway(drift=drift(min_samples=1, **drift_changes), policies={"rules": rules})
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_comparison_sees_placeholders_never_the_values(
+    gateway: Any, fake_upstream: FakeUpstream, stream: bool
+) -> None:
+    redact = [{"name": "mask", "classes": ["confidential"], "action": "redact", "restore": True}]
+    server = policed(gateway, fake_upstream, redact, compare="judge", judge=HAIKU)
+    fake_upstream.script(ok("9"), model="claude-3-5-haiku-latest")
+    text = f"write to {EMAIL} today"
+    answer = stream_chat(server, text) if stream else chat(server, text).text
+    assert EMAIL in answer  # restored for the client
+    state = settled(server, "explicit", 1)
+    assert state.estimate.mean == pytest.approx(0.9)
+    (reference,) = shadow_requests(fake_upstream)
+    (judge,) = shadow_requests(fake_upstream, "claude-3-5-haiku-latest")
+    assert EMAIL not in str(reference.body) and "[EMAIL_1]" in str(reference.body)
+    assert EMAIL not in str(judge.body) and "[EMAIL_1]" in str(judge.body)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_request_the_policies_keep_from_the_reference_is_not_sampled(
+    gateway: Any, fake_upstream: FakeUpstream, stream: bool
+) -> None:
+    only_mini = [{"name": "mini-only", "classes": ["confidential"], "where": {"region": "eu"}}]
+    mini = {"name": MINI, "attributes": {"region": "eu"}}
+    server = gateway(
+        drift=drift(min_samples=1),
+        policies={"rules": only_mini},
+        models=[mini, {"name": BIG}, {"name": HAIKU}],
+    )
+    text = f"write to {EMAIL} today"
+    stream_chat(server, text) if stream else chat(server, text)
+    chat(server)  # public: sampled
+    state = settled(server, "explicit", 1)
+    assert state.estimate.total == 1 and state.dropped["policy"] == 1
+    assert all(EMAIL not in str(r.body) for r in shadow_requests(fake_upstream))
+    samples = scrape(server)
+    assert total(samples, "slicewise_drift_dropped_total", reason="policy") == 1
+
+
 def response(text: str | None, calls: tuple[ToolCall, ...] = ()) -> ChatResponse:
     return ChatResponse("id", MINI, Message("assistant", text, calls), "stop")
 

@@ -20,11 +20,12 @@ from typing import Any
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from slicewise.chat import ChatRequest, StreamEnd, TextDelta
+from slicewise.chat import ChatRequest, ChatResponse, StreamEnd, TextDelta
 from slicewise.config import Config
 from slicewise.errors import RequestError, SlicewiseError
 from slicewise.gateway import admin, admin_keys
@@ -298,12 +299,10 @@ async def chat(gw: Gateway, http: Request, protocol: Protocol) -> Response:
     cost = gw.recorder.served(
         request_id, arrived, started, protocol, request, decided, served, response.usage
     )
+    shadow = _shadow(gw, decided, request_id, request, served.model.name, response)
     if _vault(decided) is not None:
         response = restored(response, _vault(decided))
     body = protocol.render(response, request_id, int(arrived))
-    shadow = None  # a drift sample is queued after the response is sent, never before
-    if gw.drift is not None:
-        shadow = gw.drift.sample(decided.route, request_id, request, served.model.name, response)
     return Response(
         body,
         media_type=JSON,
@@ -329,6 +328,13 @@ async def _stream(
         )
     except (Exhausted, RequestError) as exc:
         return _refused(gw, protocol, request, decided, request_id, started, arrived, exc)
+    if gw.drift is not None:  # before restoring: a comparison sees placeholders, not values
+        tapped = gw.drift.tap(
+            decided.route, request_id, request, served.model.name, decided.policy, first, events
+        )
+        if tapped is not None:
+            events = tapped
+            first = await events.__anext__()
     if _vault(decided) is not None:
         events = restoring(first, events, _vault(decided))
         first = await events.__anext__()
@@ -423,17 +429,37 @@ async def _cascaded(
     )
     headers = _headers(request_id, decided, served.model.name, _money(cost))
     headers["x-slicewise-calls"] = calls.header(decided.stages)
+    shadow = _shadow(gw, decided, request_id, request, served.model.name, response)
     if _vault(decided) is not None:
         response = restored(response, _vault(decided))
     if not request.stream:
         body = protocol.render(response, request_id, int(arrived))
-        return Response(body, media_type=JSON, headers=headers)
+        return Response(body, media_type=JSON, headers=headers, background=shadow)
     writer = protocol.stream(
         request, request_id, served.model.name, int(arrived), estimate_tokens(request)
     )
     parts = [writer.start(), *(writer.event(e) for e in cascades.events(response))]
     parts.append(writer.finish())
-    return Response(b"".join(parts), media_type="text/event-stream", headers=headers)
+    return Response(
+        b"".join(parts), media_type="text/event-stream", headers=headers, background=shadow
+    )
+
+
+def _shadow(
+    gw: Gateway,
+    decided: Plan,
+    request_id: str,
+    request: ChatRequest,
+    served_model: str,
+    response: ChatResponse,
+) -> BackgroundTask | None:
+    """A drift sample of a whole answer, run after the response is sent (never before), or
+    ``None``. ``response`` is the answer before any placeholders are restored."""
+    if gw.drift is None:
+        return None
+    return gw.drift.sample(
+        decided.route, request_id, request, served_model, response, decided.policy
+    )
 
 
 async def dry_run(gw: Gateway, http: Request) -> Response:

@@ -15,8 +15,13 @@ Each route's shadow spend is capped per UTC day (``daily_usd``); a call in fligh
 the cap by its own cost. A reference (or judge) whose price is unknown cannot be capped, so
 such a route is not sampled (a warning at start) unless its cap is null.
 
-Known shortcomings: streamed and cascaded requests are not sampled (their answer is never
-whole in one place); a sampled prompt goes to the reference model whatever the key's model
+Whole answers (plain and cascaded) are queued after they are sent; a sampled stream's answer
+is put together as its events pass and queued as its end goes out. The comparison sees the
+request as it left and the answer as the upstream gave it: with redaction, placeholders, never
+the restored values. A request the policies keep from the reference (or the judge) is not
+sampled (counted as dropped, ``policy``).
+
+Known shortcoming: a sampled prompt goes to the reference model whatever the key's model
 allow-list says, so choose a reference every tenant may use.
 """
 
@@ -27,7 +32,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -36,12 +41,22 @@ from typing import Any
 from sqlalchemy import Engine
 from starlette.background import BackgroundTask
 
-from slicewise.chat import ChatRequest, ChatResponse
+from slicewise.chat import (
+    ChatRequest,
+    ChatResponse,
+    Message,
+    StreamEnd,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+)
 from slicewise.config.schema import Config
 from slicewise.config.upkeep import DriftConfig, DriftRoute
 from slicewise.errors import SlicewiseError
 from slicewise.gateway import errors as error_table
 from slicewise.gateway.catalog import Catalog, Model
+from slicewise.policy.decision import Decision
 from slicewise.upkeep import agreement, shadows
 from slicewise.upkeep.estimate import Estimate
 from slicewise.upkeep.prices import today as utc_today
@@ -92,6 +107,35 @@ class Sample:
     request: ChatRequest
     served_model: str
     response: ChatResponse
+
+
+_EMPTY = ChatResponse("", "", Message("assistant"), "stop")
+"""A tapped stream's answer until its end."""
+
+
+class _Answer:
+    """A streamed answer put together from its events."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.calls: dict[int, list[str]] = {}  # index -> [id, name, arguments...]
+
+    def add(self, event: StreamEvent) -> None:
+        if isinstance(event, TextDelta):
+            self.text.append(event.text)
+        elif isinstance(event, ToolCallDelta):
+            call = self.calls.setdefault(event.index, ["", ""])
+            call[0] = call[0] or event.id or ""
+            call[1] = call[1] or event.name or ""
+            call.append(event.arguments)
+
+    def whole(self, sample: Sample, end: StreamEnd) -> Sample:
+        calls = tuple(ToolCall(c[0], c[1], "".join(c[2:])) for _, c in sorted(self.calls.items()))
+        message = Message("assistant", "".join(self.text) or None, calls)
+        response = ChatResponse(
+            sample.request_id, sample.served_model, message, end.finish_reason, end.usage
+        )
+        return replace(sample, response=response)
 
 
 def rules(config: Config) -> dict[str, Rule]:
@@ -160,18 +204,74 @@ class Drift:
         request: ChatRequest,
         served_model: str,
         response: ChatResponse,
+        policy: Decision | None = None,
     ) -> BackgroundTask | None:
-        """On the request's path: a task to run after the response is sent, if sampled."""
-        state = self.routes.get(route)
-        if state is None or request.stream or self.draw() >= state.rule.share:
+        """On the request's path: a task to run after a whole answer is sent, if sampled.
+        ``response`` is the answer as the upstream gave it (before any placeholders were
+        restored), for the request as it left."""
+        if self._chosen(route, served_model, policy) is None:
             return None
-        if served_model == state.rule.reference:  # it would only agree with itself
+        sample = Sample(route, request_id, request, served_model, response)
+        return BackgroundTask(self._enqueue, sample)
+
+    def tap(
+        self,
+        route: str,
+        request_id: str,
+        request: ChatRequest,
+        served_model: str,
+        policy: Decision | None,
+        first: StreamEvent,
+        events: AsyncIterator[StreamEvent],
+    ) -> AsyncIterator[StreamEvent] | None:
+        """On a stream's path: ``first`` and ``events`` again, with the answer put together on
+        the way and queued at its end, if sampled; ``None`` if not."""
+        if self._chosen(route, served_model, policy) is None:
+            return None
+        return self._tapped(Sample(route, request_id, request, served_model, _EMPTY), first, events)
+
+    def _chosen(self, route: str, served_model: str, policy: Decision | None) -> Rule | None:
+        """The route's rule if this request is to be compared (a draw, the budget, the
+        policies), else ``None``."""
+        state = self.routes.get(route)
+        if state is None or self.draw() >= state.rule.share:
+            return None
+        rule = state.rule
+        if served_model == rule.reference:  # it would only agree with itself
+            return None
+        if policy is not None and (
+            policy.refuses(rule.reference)
+            or (rule.compare == "judge" and policy.refuses(rule.judge))
+        ):
+            state.dropped["policy"] += 1  # the request may not go where a comparison sends it
             return None
         if state.over_budget(self.today()):
             state.dropped["budget"] += 1
             return None
-        sample = Sample(route, request_id, request, served_model, response)
-        return BackgroundTask(self._enqueue, sample)
+        return rule
+
+    async def _tapped(
+        self, sample: Sample, first: StreamEvent, events: AsyncIterator[StreamEvent]
+    ) -> AsyncIterator[StreamEvent]:
+        answer = _Answer()
+        try:
+            answer.add(first)
+            yield first
+            if isinstance(first, StreamEnd):
+                self._put(answer.whole(sample, first))
+                return
+            async for event in events:
+                answer.add(event)
+                if isinstance(event, StreamEnd):  # queued before the end goes out: the
+                    self._put(answer.whole(sample, event))
+                    # relay stops asking once it has the end
+                yield event
+                if isinstance(event, StreamEnd):
+                    return
+        finally:
+            closer = getattr(events, "aclose", None)
+            if closer is not None:
+                await closer()
 
     @property
     def idle(self) -> bool:
@@ -179,6 +279,9 @@ class Drift:
         return self.queue.empty() and self.busy == 0
 
     async def _enqueue(self, sample: Sample) -> None:
+        self._put(sample)
+
+    def _put(self, sample: Sample) -> None:
         try:
             self.queue.put_nowait(sample)
         except asyncio.QueueFull:

@@ -14,7 +14,7 @@ Family = GaugeMetricFamily | CounterMetricFamily
 class DriftCollector:
     """Per route: estimated quality (agreement with the reference) and its interval, its
     margin over the target (the drift), target, alert, samples, shadow cost, errors, and
-    samples dropped (queue full, budget)."""
+    samples dropped (queue full, budget, policy)."""
 
     def __init__(self, drift: Drift) -> None:
         self.drift = drift
@@ -38,7 +38,7 @@ class DriftCollector:
             samples.add_metric([route], state.estimate.total)
             cost.add_metric([route], float(state.cost))
             errors.add_metric([route], state.errors)
-            for reason in ("queue_full", "budget"):
+            for reason in ("queue_full", "budget", "policy"):
                 dropped.add_metric([route, reason], state.dropped[reason])
         return families
 
