@@ -66,3 +66,30 @@ def test_a_card_goes_only_to_a_self_hosted_model_and_a_blocked_line_to_failures(
     rows = {r["request_id"]: r for r in ledger_rows(config)}
     (card,) = [r for r in rows.values() if r["model"] == ONPREM]
     assert card["data_class"] == "regulated" and card["policy_rules"] == '["cards-on-prem"]'
+
+
+def test_placeholders_go_out_and_the_values_come_back_where_the_policy_restores(
+    fake_upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    raw = batch_config(fake_upstream, tmp_path)
+    rules = [
+        {"name": "mask", "classes": ["confidential"], "action": "redact", "restore": True},
+        {"name": "mask-keep", "classes": ["regulated"], "action": "redact"},
+    ]
+    raw["policies"] = {"rules": rules}
+    config = validate(raw, {}, "test")
+    email = "jane.doe@example.com"
+    lines = [
+        request_line("mail", f"write to {email} today"),
+        request_line("card", f"charge {CARD} today"),
+    ]
+    out = tmp_path / "out.jsonl"
+    api.run(write_lines(tmp_path / "in.jsonl", lines), out, config, env=ENV)
+    answers = {
+        line["custom_id"]: line["response"]["body"]["choices"][0]["message"]["content"]
+        for line in read_lines(out)
+    }
+    # the fake echoes what it got: placeholders, restored only where the rule says so
+    assert answers == {"mail": f"write to {email} today", "card": "charge [CARD_1] today"}
+    sent = " ".join(str(r.body) for r in fake_upstream.requests)
+    assert email not in sent and CARD not in sent and "[EMAIL_1]" in sent

@@ -8,7 +8,8 @@ Chat Completions request; its ``model`` may be a route (``auto``) or a ``provide
 With ``policies:`` in the configuration, each request is judged as the gateway judges it: its
 data class from ``metadata.data_class`` or detection, redaction applied before it is planned,
 and a blocked request becomes an ``Invalid`` naming the policy (no model ever sees it).
-Placeholders are not restored in batch output (a known shortcoming).
+The answer gets the redacted values back where the policy restores (``local.Caller``); a
+``--deferred`` answer, collected from a provider batch without its item, keeps placeholders.
 
 A wrong line does not stop the run: it becomes an ``Invalid`` (its line number, the field and
 the problem), which the run prints as ``FILE:LINE: field: problem`` and writes to the failures

@@ -37,6 +37,7 @@ from slicewise.gateway.protocols import OPENAI
 from slicewise.gateway.record import Recorder
 from slicewise.gateway.retry import RetryPolicy
 from slicewise.ledger import Ledger, Transaction
+from slicewise.policy.answer import restored
 from slicewise.providers.base import Provider
 
 CHUNK = 256
@@ -154,6 +155,8 @@ class Caller:
             )
             return self._refused(item, error, _kept(call.recorder))
         tx = self.labels.row(_kept(call.recorder), item.custom_id, paid=True)
+        if item.policy is not None and item.policy.vault is not None:
+            response = restored(response, item.policy.vault)  # as the gateway answers
         body = OPENAI.render(response, tx.request_id, int(call.arrived))
         line = output.answered(item.custom_id, body, decided, tx)
         return {"d": item.custom_id, "o": line, "t": state.encode(tx)}
