@@ -249,10 +249,10 @@ class Tail:
 def _idle() -> None:
     """The child runs only when its core has nothing else to do: a request loop sharing the
     core takes it back at once on wake-up (a niced process could hold it for milliseconds).
-    Where there is no such class (not Linux), a lower priority."""
-    if hasattr(os, "SCHED_IDLE"):
+    Where there is no such class (not Linux) or it is refused, a lower priority."""
+    try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    else:
+    except (AttributeError, OSError):  # no such class, or a sandbox that refuses it
         os.nice(10)
 
 
