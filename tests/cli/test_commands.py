@@ -215,3 +215,45 @@ def test_bad_option_values_exit_with_usage(capsys) -> None:
         main(["train", "--data", "x", "--out", "y", "--router", "magic"])
     assert caught.value.code == 2
     assert "invalid choice: 'magic'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("yaml", "argv", "message"),
+    [
+        ("", ["config", "check", "{file}"], "no providers and no models: nothing to route to"),
+        ("", ["serve", "--config", "{file}"], "no providers and no models: nothing to route to"),
+        (
+            "providers: {p: {kind: openai, base_url: 'http://127.0.0.1:9'}}\n"
+            "models: [{name: p/m}]\nroutes: {auto: {router: missing.safetensors}}\n",
+            ["serve", "--config", "{file}"],
+            "c.yaml:3: routes.auto.router: no such router file 'missing.safetensors'",
+        ),
+        (
+            "ledger: {url: 'mysql://user:hunter2@db/x'}\n",
+            ["config", "check", "{file}"],
+            "c.yaml:1: ledger.url: use sqlite:///PATH or postgresql://USER@HOST/DATABASE",
+        ),
+        ("", ["report", "--ledger", "sqlite:///typo/x.db"], "no ledger at typo/x.db"),
+    ],
+)
+def test_what_would_fail_at_start_fails_before_it(
+    yaml: str, argv: list[str], message: str, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.yaml").write_text(yaml)
+    assert main([a.format(file="c.yaml") for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and "hunter2" not in err
+    assert not (tmp_path / "typo").exists()  # a read-only command makes no ledger
+
+
+def test_config_check_warns_about_an_unset_key(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("NO_SUCH_KEY_FOR_TESTS", raising=False)
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "providers: {p: {kind: openai, base_url: 'http://127.0.0.1:9', key_env: "
+        "NO_SUCH_KEY_FOR_TESTS}}\nmodels: [{name: p/m}]\n"
+    )
+    assert main(["config", "check", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "provider p: the environment variable NO_SUCH_KEY_FOR_TESTS is not set" in out

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from slicewise.cli import console
 from slicewise.config.load import load_with_lines, place
+from slicewise.errors import ConfigError
 from slicewise.policy.check import conflicts
 
 
@@ -25,11 +27,14 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from slicewise.gateway.catalog import unset_keys
     from slicewise.upkeep.listing import drift_warnings
     from slicewise.upkeep.prices import today
     from slicewise.upkeep.registry import Registry
 
     config, lines = load_with_lines(args.file)
+    if config.empty():
+        raise ConfigError(f"{args.file}: {config.empty()}")
     found = conflicts(config)
     for conflict in found:
         console.out.print(
@@ -47,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         markup=False,
         soft_wrap=True,
     )
-    for line in [*Registry.of(config).warnings(), *drift_warnings(config, today())]:
+    warnings = [*Registry.of(config).warnings(), *drift_warnings(config, today())]
+    for line in [*warnings, *unset_keys(config, os.environ)]:
         console.out.print(f"{args.file}: warning: {line}", soft_wrap=True)
     return 1 if found else 0

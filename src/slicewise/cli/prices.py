@@ -29,19 +29,24 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from slicewise.config import load_config
-    from slicewise.ledger.engine import open_engine
+    from slicewise.ledger.engine import open_engine, sqlite_path
     from slicewise.ledger.migrations import migrate
     from slicewise.upkeep import snapshot
     from slicewise.upkeep.listing import price_diff
     from slicewise.upkeep.prices import today
 
     config = load_config(args.config)
-    engine = open_engine(args.ledger or config.ledger.url)
-    try:
-        migrate(engine)
-        taken, last = snapshot.latest(engine)
-    finally:
-        engine.dispose()
+    url = args.ledger or config.ledger.url
+    path = sqlite_path(url)
+    taken: float | None = None
+    last: dict[str, snapshot.SnapshotPrice] = {}
+    if path is None or path.is_file():  # no ledger yet: no last run, and none is made here
+        engine = open_engine(url)
+        try:
+            migrate(engine)
+            taken, last = snapshot.latest(engine)
+        finally:
+            engine.dispose()
     rows = price_diff(config, today(), last)
     if args.json:
         print_json({"last_run": taken, "models": [dataclasses.asdict(r) for r in rows]})

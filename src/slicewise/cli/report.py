@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from slicewise.ledger.report import report
 
     url = args.ledger or load_config(args.config).ledger.url
-    engine = open_engine(url)
+    engine = open_engine(url, create=False)
     try:
         migrate(engine)  # an empty or older ledger reports like a current one
         if args.drift:

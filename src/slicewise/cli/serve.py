@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from slicewise.config import load_config
+from slicewise.errors import ConfigError
 
 
 def add_parser(commands: Any) -> None:
@@ -27,6 +28,8 @@ def run(args: argparse.Namespace) -> int:
     from slicewise.gateway.serve import serve
 
     config = load_config(args.config)
+    if config.empty():
+        raise ConfigError(f"{args.config}: {config.empty()}")
     host = args.host or config.server.host
     port = args.port if args.port is not None else config.server.port
     serve(args.config, host, port, args.workers, "info" if args.verbose else "warning")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -126,6 +127,15 @@ class LedgerConfig(_Strict):
         "p99) or a thread of the gateway's process",
     )
 
+    @field_validator("url")
+    @classmethod
+    def _database(cls, url: str) -> str:
+        if not url.startswith(
+            ("sqlite:///", "postgresql://", "postgres://", "postgresql+psycopg://")
+        ):
+            raise ValueError("use sqlite:///PATH or postgresql://USER@HOST/DATABASE")
+        return url
+
 
 class AuthConfig(_Strict):
     required: bool = Field(
@@ -204,6 +214,12 @@ class Config(_Strict):
                             f"model {name!r} is not "
                             "configured; add it under models or remove it here",
                         )
+            if route.router != "coldstart" and not Path(route.router).is_file():
+                raise _at(
+                    ("routes", route_name, "router"),
+                    f"no such router file {route.router!r} (from {Path.cwd()}); train one with "
+                    "`slicewise train --data OUTCOMES --out FILE`, or use coldstart",
+                )
             if route.baseline is not None and route.baseline not in names:
                 raise _at(
                     ("routes", route_name, "baseline"),
@@ -215,6 +231,12 @@ class Config(_Strict):
 
     def model(self, name: str) -> ModelConfig | None:
         return next((m for m in self.models if m.name == name), None)
+
+    def empty(self) -> str:
+        """Why nothing could be served, or '' (a provider may list its models at start)."""
+        if self.models or self.providers:
+            return ""
+        return "no providers and no models: nothing to route to; add them (see examples/)"
 
 
 class PlacedError(ValueError):

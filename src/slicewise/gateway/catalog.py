@@ -120,6 +120,8 @@ class Catalog:
 
 async def build(config: Config, env: Mapping[str, str] | None = None) -> Catalog:
     env = os.environ if env is None else env
+    for problem in unset_keys(config, env):
+        logger.warning("%s", problem)
     providers = {name: make_provider(name, p, env) for name, p in config.providers.items()}
     for provider in providers.values():
         await provider.start()
@@ -135,6 +137,16 @@ async def build(config: Config, env: Mapping[str, str] | None = None) -> Catalog
         name: _route(name, registry.route(name, r), models) for name, r in config.routes.items()
     }
     return Catalog(models, providers, routes, registry)
+
+
+def unset_keys(config: Config, env: Mapping[str, str]) -> list[str]:
+    """A line for each provider whose key variable is not set: its upstream will refuse it."""
+    return [
+        f"provider {name}: the environment variable {p.key_env} is not set, so its calls "
+        "carry no key and will be refused"
+        for name, p in config.providers.items()
+        if p.key_env and not env.get(p.key_env)
+    ]
 
 
 def make_provider(name: str, config: ProviderConfig, env: Mapping[str, str]) -> Provider:

@@ -28,10 +28,16 @@ def sqlite_path(url: str) -> Path | None:
     return Path(url.removeprefix(SQLITE)) if url.startswith(SQLITE) else None
 
 
-def open_engine(url: str) -> Engine:
-    """An engine for a ledger URL; a clear error for anything else."""
+def open_engine(url: str, create: bool = True) -> Engine:
+    """An engine for a ledger URL; a clear error for anything else. With ``create`` false (a
+    command that only reads), a SQLite file that is not there is an error, not a new ledger."""
     path = sqlite_path(url)
     if path is not None:
+        if not create and not path.is_file():
+            raise ConfigError(
+                f"no ledger at {path} (from {Path.cwd()}): a gateway creates it when it first "
+                "starts; check --ledger, or ledger.url in the configuration"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         return _sqlite(path)
     if url.startswith(POSTGRES):

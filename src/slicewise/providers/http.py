@@ -254,7 +254,10 @@ class Upstream:
         cause = exc.__cause__
         if isinstance(cause, ContentEncodingError):
             return UpstreamProtocol(self.provider, f"answer could not be decoded: {cause.message}")
-        return UpstreamConnection(self.provider, f"cannot reach {where}: {_describe(exc)}")
+        unset = (
+            f" ({self._key_env} is not set either)" if self._key_env and not self._secret else ""
+        )
+        return UpstreamConnection(self.provider, f"cannot reach {where}: {_describe(exc)}{unset}")
 
     def _key_hint(self) -> str:
         if self._key_env:
