@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from slicewise.config import load_config
@@ -32,5 +33,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.config}: {config.empty()}")
     host = args.host or config.server.host
     port = args.port if args.port is not None else config.server.port
+    source = args.config or "the embedded default"
+    where = f"http://{host}:{port}"
+    print(f"slicewise: serving {source} on {where} (Ctrl-C stops)", file=sys.stderr, flush=True)
     serve(args.config, host, port, args.workers, "info" if args.verbose else "warning")
     return 0

@@ -180,7 +180,8 @@ def change(
     plus the correction a past recalibration gave it (``offset``)."""
     if model not in new.models or model not in record.models:
         return None
-    after_all = new.scores[:, new.models.index(model)]
+    # at the record's precision (float32), so an unchanged score compares as exactly unchanged
+    after_all = new.scores[:, new.models.index(model)].astype(np.float32).astype(float)
     before_all = record.scores[:, record.models.index(model)].astype(float) + offset
     rows = record.rows(new.ids)
     shared = (rows >= 0) & ~np.isnan(after_all)
