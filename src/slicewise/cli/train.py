@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     for note in outcomes.notes:
         console.err.print(f"note: {note}")
     console.out.print(
-        f"trained a {router.kind} router on {len(outcomes)} prompts x {len(router.models)} "
+        f"trained the {router.kind} router on {len(outcomes)} prompts x {len(router.models)} "
         f"models in {summary['seconds']} s; best single is {calibration.best_model} "
         f"(quality {calibration.best_quality:.3f}); saved to {args.out}"
     )
