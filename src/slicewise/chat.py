@@ -113,3 +113,10 @@ class StreamEnd:
 
 StreamEvent = TextDelta | ToolCallDelta | StreamEnd
 """What a streaming provider yields: deltas, then exactly one ``StreamEnd`` on success."""
+
+
+async def aclose(events: Any) -> None:
+    """Close a stream of events if it can be closed (an async generator can; a list cannot)."""
+    closer = getattr(events, "aclose", None)
+    if closer is not None:
+        await closer()

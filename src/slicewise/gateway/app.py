@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from slicewise.chat import ChatRequest, ChatResponse, StreamEnd, TextDelta
+from slicewise.chat import ChatRequest, ChatResponse, StreamEnd, TextDelta, aclose
 from slicewise.config import Config
 from slicewise.errors import RequestError, SlicewiseError
 from slicewise.gateway import admin, admin_keys
@@ -34,10 +34,11 @@ from slicewise.gateway import catalog as catalogs
 from slicewise.gateway import errors as error_table
 from slicewise.gateway.admission import Guard, open_guard
 from slicewise.gateway.breaker import Breakers
+from slicewise.gateway.client import read_body, unless_disconnected
 from slicewise.gateway.dispatch import Dispatcher, Exhausted, Served
 from slicewise.gateway.metrics import Metrics
 from slicewise.gateway.plan import Plan, estimate_tokens, plan
-from slicewise.gateway.protocols import ANTHROPIC, OPENAI, Protocol
+from slicewise.gateway.protocols import ANTHROPIC, OPENAI, Protocol, models_body
 from slicewise.gateway.record import Recorder
 from slicewise.gateway.retry import RetryPolicy
 from slicewise.ledger import Ledger, NullLedger
@@ -133,7 +134,8 @@ async def _chat_anthropic(request: Request) -> Response:
 
 
 async def _models(request: Request) -> Response:
-    return Response(_models_body(_gateway(request)), media_type=JSON)
+    gw = _gateway(request)
+    return Response(models_body(gw.catalog, int(gw.started)), media_type=JSON)
 
 
 async def _route(request: Request) -> Response:
@@ -263,7 +265,7 @@ async def chat(gw: Gateway, http: Request, protocol: Protocol) -> Response:
     policy: Decision | None = None
     try:
         gw = await _identified(gw, http)
-        request = protocol.parse(await _body(http, gw.config.server.max_body_bytes))
+        request = protocol.parse(await read_body(http, gw.config.server.max_body_bytes))
         _limits(request, gw)
         request, policy = _policed(gw, http, request)
         decided = plan(gw.catalog, request, gw.ready, policy)
@@ -282,7 +284,7 @@ async def chat(gw: Gateway, http: Request, protocol: Protocol) -> Response:
         )
     call = asyncio.ensure_future(gw.dispatcher.complete(request, decided, deadline))
     try:
-        response, served = await _unless_disconnected(http, call)
+        response, served = await unless_disconnected(http, call)
     except (Exhausted, RequestError) as exc:
         return _refused(gw, protocol, request, decided, request_id, started, arrived, exc)
     except asyncio.CancelledError:
@@ -323,7 +325,7 @@ async def _stream(
     deadline: float,
 ) -> Response:
     try:
-        first, events, served = await _unless_disconnected(
+        first, events, served = await unless_disconnected(
             http, asyncio.ensure_future(gw.dispatcher.stream(request, decided, deadline))
         )
     except (Exhausted, RequestError) as exc:
@@ -401,7 +403,7 @@ async def _relay(
         record()
         yield writer.error(str(error), error_table.error_type(protocol.name, 502))
     finally:
-        await _aclose(events)
+        await aclose(events)
         if not recorded:
             record()
 
@@ -421,7 +423,7 @@ async def _cascaded(
         gw.catalog, gw.dispatcher, request, decided, deadline, gw.config.server.stage_timeout
     )
     try:
-        response, served, calls = await _unless_disconnected(http, asyncio.ensure_future(run))
+        response, served, calls = await unless_disconnected(http, asyncio.ensure_future(run))
     except (Exhausted, RequestError) as exc:
         return _refused(gw, protocol, request, decided, request_id, started, arrived, exc)
     cost = gw.recorder.cascaded(
@@ -465,7 +467,7 @@ def _shadow(
 async def dry_run(gw: Gateway, http: Request) -> Response:
     try:
         gw = await _identified(gw, http)
-        request = OPENAI.parse(await _body(http, gw.config.server.max_body_bytes))
+        request = OPENAI.parse(await read_body(http, gw.config.server.max_body_bytes))
         request, policy = _policed(gw, http, request)
         decided = plan(gw.catalog, request, gw.ready, policy)
         if gw.guard is not None and gw.ticket is not None:  # a plan costs nothing: no budget
@@ -518,48 +520,12 @@ async def _admitted(gw: Gateway, request: ChatRequest, decided: Plan) -> None:
         await gw.guard.admit(gw.ticket, request, decided, gw.catalog)
 
 
-async def _body(http: Request, limit: int) -> bytes:
-    declared = http.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise RequestError(
-            f"request body of {declared} bytes is over the limit of {limit}; "
-            "send fewer or shorter messages",
-            status=413,
-        )
-    body = await http.body()
-    if len(body) > limit:
-        raise RequestError(
-            f"request body of {len(body)} bytes is over the limit of {limit}", status=413
-        )
-    return body
-
-
 def _limits(request: ChatRequest, gw: Gateway) -> None:
     most = gw.config.server.max_messages
     if len(request.messages) > most:
         raise RequestError(
             f"{len(request.messages)} messages is over the limit of {most}", param="messages"
         )
-
-
-async def _unless_disconnected(http: Request, call: asyncio.Future[Any]) -> Any:
-    """Await ``call``, cancelling it if the client goes away first."""
-    watcher = asyncio.ensure_future(_disconnected(http))
-    try:
-        done, _ = await asyncio.wait({call, watcher}, return_when=asyncio.FIRST_COMPLETED)
-        if call not in done:
-            call.cancel()
-            raise asyncio.CancelledError("client disconnected")
-        return call.result()
-    finally:
-        watcher.cancel()
-
-
-async def _disconnected(http: Request) -> None:
-    while True:
-        message = await http.receive()
-        if message["type"] == "http.disconnect":
-            return
 
 
 def _refused(
@@ -621,38 +587,3 @@ def _counted(request: ChatRequest, chars: int) -> Any:
     from slicewise.chat import Usage
 
     return Usage(estimate_tokens(request), max(1, round(chars / 4)) if chars else 0)
-
-
-async def _aclose(events: Any) -> None:
-    closer = getattr(events, "aclose", None)
-    if closer is not None:
-        await closer()
-
-
-def _models_body(gw: Gateway) -> bytes:
-    created = int(gw.started)
-    entries = [_entry(name, created, "slicewise") for name in gw.catalog.routes]
-    entries += [_entry(name, created, "slicewise") for name in gw.catalog.registry.aliases]
-    entries += [_entry(name, created, m.provider) for name, m in gw.catalog.models.items()]
-    return orjson.dumps(
-        {
-            "object": "list",
-            "data": entries,
-            "has_more": False,
-            "first_id": entries[0]["id"] if entries else None,
-            "last_id": entries[-1]["id"] if entries else None,
-        }
-    )
-
-
-def _entry(name: str, created: int, owner: str) -> dict[str, Any]:
-    # one entry readable by both SDKs: OpenAI's model object and Anthropic's ModelInfo
-    return {
-        "id": name,
-        "object": "model",
-        "created": created,
-        "owned_by": owner,
-        "type": "model",
-        "display_name": name,
-        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created)),
-    }

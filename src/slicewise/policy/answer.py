@@ -11,7 +11,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
-from slicewise.chat import ChatResponse, StreamEnd, StreamEvent, TextDelta
+from slicewise.chat import ChatResponse, StreamEnd, StreamEvent, TextDelta, aclose
 from slicewise.policy.redact import Vault, restore
 
 _OPEN_PLACEHOLDER = re.compile(r"\[[A-Z_]*\d*$")
@@ -64,6 +64,4 @@ async def restoring(
             if isinstance(event, StreamEnd):
                 return
     finally:
-        closer = getattr(events, "aclose", None)
-        if closer is not None:
-            await closer()
+        await aclose(events)

@@ -50,6 +50,7 @@ from slicewise.chat import (
     TextDelta,
     ToolCall,
     ToolCallDelta,
+    aclose,
 )
 from slicewise.config.schema import Config
 from slicewise.config.upkeep import DriftConfig, DriftRoute
@@ -269,9 +270,7 @@ class Drift:
                 if isinstance(event, StreamEnd):
                     return
         finally:
-            closer = getattr(events, "aclose", None)
-            if closer is not None:
-                await closer()
+            await aclose(events)
 
     @property
     def idle(self) -> bool:
