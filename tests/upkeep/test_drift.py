@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from decimal import Decimal
@@ -239,6 +240,40 @@ def test_a_stream_put_together_keeps_text_tool_calls_and_the_end() -> None:
         ToolCall("call_2", "clock", ""),
     )
     assert (whole.finish_reason, whole.usage, whole.model) == ("tool_calls", Usage(3, 4), MINI)
+
+
+def test_a_stream_that_is_only_its_end_is_queued_as_it_passes(tmp_path: Any) -> None:
+    from slicewise.chat import StreamEnd, StreamEvent
+    from slicewise.gateway import catalog as catalogs
+    from slicewise.upkeep.drift import Drift
+    from tests.gateway.conftest import test_config
+
+    class Nowhere:
+        url = "http://127.0.0.1:9"
+
+    raw = test_config(Nowhere(), tmp_path / "l.db", drift=drift())  # type: ignore[arg-type]
+    config = validate(raw, {}, "test")
+
+    async def nothing() -> Any:
+        return
+        yield
+
+    async def relay() -> Any:
+        catalog = await catalogs.build(config, {"TEST_KEY": "x"})
+        try:
+            sampler = Drift(config, catalog, None)
+            request = ChatRequest(MINI, (Message("user", "q"),), stream=True)
+            end: StreamEvent = StreamEnd("length")
+            tapped = sampler.tap("explicit", "req_1", request, MINI, None, end, nothing())
+            assert tapped is not None
+            assert await tapped.__anext__() == end  # a relay asks no further after the end
+            await tapped.aclose()  # type: ignore[attr-defined]
+            return sampler.queue.get_nowait()
+        finally:
+            await catalog.aclose()
+
+    sample = asyncio.run(relay())
+    assert sample.response.finish_reason == "length" and sample.response.message.content is None
 
 
 EMAIL = "jane.doe@example.com"

@@ -254,23 +254,29 @@ class Drift:
     async def _tapped(
         self, sample: Sample, first: StreamEvent, events: AsyncIterator[StreamEvent]
     ) -> AsyncIterator[StreamEvent]:
+        # the sample is queued as the end passes, before it is handed on: whoever relays the
+        # stream stops asking once it has the end
         answer = _Answer()
         try:
-            answer.add(first)
+            end = self._seen(answer, sample, first)
             yield first
-            if isinstance(first, StreamEnd):
-                self._put(answer.whole(sample, first))
+            if end:
                 return
             async for event in events:
-                answer.add(event)
-                if isinstance(event, StreamEnd):  # queued before the end goes out: the
-                    self._put(answer.whole(sample, event))
-                    # relay stops asking once it has the end
+                end = self._seen(answer, sample, event)
                 yield event
-                if isinstance(event, StreamEnd):
+                if end:
                     return
         finally:
             await aclose(events)
+
+    def _seen(self, answer: _Answer, sample: Sample, event: StreamEvent) -> bool:
+        """Add ``event`` to the answer; at the end, queue the sample. Whether it is the end."""
+        answer.add(event)
+        if isinstance(event, StreamEnd):
+            self._put(answer.whole(sample, event))
+            return True
+        return False
 
     @property
     def idle(self) -> bool:
