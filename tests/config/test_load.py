@@ -104,3 +104,24 @@ def test_the_example_configuration_is_valid() -> None:
     example = Path(__file__).resolve().parents[2] / "examples" / "slicewise.yaml"
     config = load_config(example)
     assert set(config.routes) == {"auto", "support-triage"}
+
+
+def test_every_wrong_reference_is_reported_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "providers: {openai: {kind: openai}}\n"
+        "models: [{name: openai/gpt-4o}, {name: vllm/qwen}]\n"
+        "routes:\n"
+        "  auto: {candidates: [local/nosuch], baseline: openai/gpt-5, router: nope.safetensors}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert message.startswith("4 problems:")
+    for line, field in [
+        (2, "models[1].name: provider 'vllm' is not configured"),
+        (4, "routes.auto.candidates[0]: model 'local/nosuch' is not configured"),
+        (4, "routes.auto.router: no such router file 'nope.safetensors'"),
+        (4, "routes.auto.baseline: model 'openai/gpt-5' is not configured"),
+    ]:
+        assert f"c.yaml:{line}: {field}" in message

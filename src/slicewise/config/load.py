@@ -81,7 +81,9 @@ def _describe(exc: ValidationError, lines: Lines, source: str) -> str:
         message = error["msg"].removeprefix("Value error, ")
         cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, PlacedError):
-            loc = cause.path
+            for path, why in cause.problems:
+                problems.append(f"{source}{_line(path, lines)}: {_dotted(path)}: {why}")
+            continue
         if error["type"] == "extra_forbidden":
             message = "unknown field; check its spelling against the documented fields"
         problems.append(f"{source}{_line(loc, lines)}: {_dotted(loc) or '(top)'}: {message}")

@@ -5,6 +5,7 @@ Secrets never live in the file: a provider names the environment variable holdin
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -195,39 +196,45 @@ class Config(_Strict):
         from slicewise.config.registry import check_registry
 
         check_registry(self)
+        problems = list(self._wrong_references())
+        if problems:
+            raise PlacedError(*problems[0], others=problems[1:])
+        return self
+
+    def _wrong_references(self) -> Iterator[tuple[tuple[str | int, ...], str]]:
+        """Every name that points nowhere, and every file that is not there: (path, why)."""
         names = {m.name for m in self.models} | set(self.aliases)
         for i, model in enumerate(self.models):
             if model.provider not in self.providers:
-                raise _at(
+                yield (
                     ("models", i, "name"),
                     f"provider {model.provider!r} is not configured; "
                     f"configured providers: {', '.join(self.providers) or 'none'}",
                 )
         for route_name, route in self.routes.items():
             if route_name in names:
-                raise _at(("routes", route_name), "a route may not share a model's name")
+                yield ("routes", route_name), "a route may not share a model's name"
             for key in ("candidates", "fallback"):
                 for i, name in enumerate(getattr(route, key)):
                     if name not in names:
-                        raise _at(
+                        yield (
                             ("routes", route_name, key, i),
-                            f"model {name!r} is not "
-                            "configured; add it under models or remove it here",
+                            f"model {name!r} is not configured; add it under models or remove "
+                            "it here",
                         )
             if route.router != "coldstart" and not Path(route.router).is_file():
-                raise _at(
+                yield (
                     ("routes", route_name, "router"),
                     f"no such router file {route.router!r} (from {Path.cwd()}); train one with "
                     "`slicewise train --data OUTCOMES --out FILE`, or use coldstart",
                 )
             if route.baseline is not None and route.baseline not in names:
-                raise _at(
+                yield (
                     ("routes", route_name, "baseline"),
                     f"model {route.baseline!r} is not configured",
                 )
-        for path, message in self.policies.unknown(names) if self.policies else ():
-            raise _at(path, message)
-        return self
+        if self.policies:
+            yield from self.policies.unknown(names)
 
     def model(self, name: str) -> ModelConfig | None:
         return next((m for m in self.models if m.name == name), None)
@@ -239,13 +246,16 @@ class Config(_Strict):
         return "no providers and no models: nothing to route to; add them (see examples/)"
 
 
-class PlacedError(ValueError):
-    """A cross-reference problem at a known path (turned into a ConfigError by the loader)."""
+Problem = tuple[tuple[str | int, ...], str]
+"""A place in the configuration and what is wrong there."""
 
-    def __init__(self, path: tuple[str | int, ...], message: str):
+
+class PlacedError(ValueError):
+    """Cross-reference problems at known paths (turned into a ConfigError by the loader): the
+    first, and ``others`` found in the same pass."""
+
+    def __init__(self, path: tuple[str | int, ...], message: str, others: Sequence[Problem] = ()):
         self.path = path
+        self.problems: list[Problem] = [(path, message), *others]
         super().__init__(message)
 
-
-def _at(path: tuple[str | int, ...], message: str) -> PlacedError:
-    return PlacedError(path, message)
