@@ -68,3 +68,16 @@ def test_bad_amount_is_a_usage_error(url: str, capsys) -> None:
     with pytest.raises(SystemExit):
         main(["keys", "tenant", "acme", "--daily-usd", "lots", "--ledger", url])
     assert "not an amount in USD" in capsys.readouterr().err
+
+
+def test_grants_the_configuration_does_not_name_are_warned_about(tmp_path: Path, capsys) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        f"providers: {{p: {{kind: openai, base_url: 'http://127.0.0.1:9'}}}}\n"
+        f"models: [{{name: p/m}}]\nledger: {{url: 'sqlite:///{tmp_path}/k.db'}}\n"
+    )
+    argv = ["keys", "create", "--tenant", "acme", "--config", str(config)]
+    assert main([*argv, "--models", "p/m", "p/typo", "--routes", "auto", "fast"]) == 0
+    err = capsys.readouterr().err
+    assert "--models p/typo: not a model of" in err and "--routes fast: not a route of" in err
+    assert "p/m:" not in err and "auto:" not in err

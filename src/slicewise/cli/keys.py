@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from slicewise.cli.console import out, print_json
+from slicewise.cli.console import err, out, print_json
 from slicewise.cli.values import count, usd
 
 
@@ -64,6 +64,8 @@ def _limit_options(p: argparse.ArgumentParser, whose: str, per_key: bool = False
 def _create(args: argparse.Namespace) -> int:
     from slicewise.tenancy.keys import create_key
 
+    for line in _unknown_grants(args):
+        err.print(f"slicewise: warning: {line}", highlight=False, markup=False)
     key, secret = _with_engine(
         args,
         lambda engine: create_key(
@@ -73,6 +75,26 @@ def _create(args: argparse.Namespace) -> int:
     out.print(f"created {key.id} for tenant {key.tenant}; the key, shown this once:")
     print(secret)
     return 0
+
+
+def _unknown_grants(args: argparse.Namespace) -> list[str]:
+    """Routes and models granted that the configuration does not name (a provider may still
+    list such a model at start, so this warns rather than refuses)."""
+    if args.config is None:
+        return []
+    from slicewise.config import load_config
+
+    config = load_config(args.config)
+    models = {m.name for m in config.models} | set(config.aliases)
+    return [
+        f"--{kind} {name}: not a {kind[:-1]} of {args.config}"
+        for kind, names, known in (
+            ("routes", args.routes, config.routes),
+            ("models", args.models, models),
+        )
+        for name in names
+        if name not in known
+    ]
 
 
 def _list(args: argparse.Namespace) -> int:

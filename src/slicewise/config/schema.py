@@ -258,4 +258,3 @@ class PlacedError(ValueError):
         self.path = path
         self.problems: list[Problem] = [(path, message), *others]
         super().__init__(message)
-
