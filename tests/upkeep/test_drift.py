@@ -109,6 +109,16 @@ def test_disagreeing_reference_lowers_quality_and_fires_the_alert(
     assert "drift: agreement with the reference model" in shown and "0.000160" in shown
 
 
+def test_the_drift_report_says_when_there_is_nothing(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from slicewise.ledger import Ledger
+
+    Ledger(f"sqlite:///{tmp_path}/l.db", tmp_path / "journal").close()
+    assert main(["report", "--ledger", f"sqlite:///{tmp_path}/l.db", "--drift"]) == 0
+    assert "drift: no shadow comparisons in this period" in capsys.readouterr().out
+
+
 def test_agreeing_reference_keeps_quality_and_no_alert(
     gateway: Any, fake_upstream: FakeUpstream
 ) -> None:

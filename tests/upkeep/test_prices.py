@@ -142,6 +142,18 @@ def test_prices_diff_against_table_config_and_last_run(
     assert "last run: 1970-01-01 00:16 UTC" in table and "gone since the last run" in table
 
 
+def test_prices_diff_without_a_last_run_compares_nothing_with_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "slicewise.yaml"
+    path.write_text(DIFF_YAML.replace("LEDGER", str(tmp_path / "none.db")))
+    assert main(["prices", "diff", "--config", str(path), "--json"]) == 0
+    found = orjson.loads(capsys.readouterr().out)
+    assert found["last_run"] is None
+    assert not any("last run" in c for r in found["models"] for c in r["changes"])
+    assert not (tmp_path / "none.db").exists()  # reading makes no ledger
+
+
 def test_the_gateway_snapshots_its_prices_at_start(gateway: Any, tmp_path: Path) -> None:
     server = gateway()
     taken, prices = snapshot.latest(server.gateway.recorder.ledger.engine)

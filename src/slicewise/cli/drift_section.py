@@ -19,7 +19,11 @@ def show(engine: Engine, since: float | None, as_json: bool, quiet_when_empty: b
     if as_json:
         print_json([_plain(row) for row in rows])
         return
-    if not rows and quiet_when_empty:
+    if not rows:
+        if not quiet_when_empty:
+            out.print(
+                "drift: no shadow comparisons in this period (no route samples drift, or none ran)"
+            )
         return
     _table(rows)
 

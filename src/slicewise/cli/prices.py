@@ -61,6 +61,10 @@ def _table(rows: list[Any], taken: float | None, total: int) -> None:
     from rich.table import Table
 
     when = "never" if taken is None else time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(taken))
+    if not rows:
+        many = f"{total} model" + ("s" if total != 1 else "")
+        out.print(f"no price differs for the {many} (last run: {when}; --all shows them)")
+        return
     table = Table(title=f"prices, USD per Mtok in/out (last run: {when})")
     for name in ("model", "table", "config", "served", "last run", "what changed"):
         table.add_column(name)
@@ -69,4 +73,5 @@ def _table(rows: list[Any], taken: float | None, total: int) -> None:
         table.add_row(row.model, row.table, row.config, row.served, row.last_run, changes)
     out.print(table)
     if len(rows) < total:
-        out.print(f"{total - len(rows)} models unchanged (--all shows them)")
+        same = total - len(rows)
+        out.print(f"{same} model{'s' if same != 1 else ''} unchanged (--all shows them)")

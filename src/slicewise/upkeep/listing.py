@@ -86,7 +86,7 @@ def price_diff(config: Config, day: date, snapshot: dict[str, SnapshotPrice]) ->
             "-" if last is None else _format(last.input_usd_per_mtok, last.output_usd_per_mtok)
         )
         row = PriceDiff(m.name, table, "-" if own is None else _pair(own), served, last_run)
-        _explain(row, now, history.versions, day, last is not None)
+        _explain(row, now, history.versions, day, None if not snapshot else last is not None)
         rows.append(row)
     known = {m.name for m in config.models}
     for name, last in sorted(snapshot.items()):
@@ -96,15 +96,21 @@ def price_diff(config: Config, day: date, snapshot: dict[str, SnapshotPrice]) ->
 
 
 def _explain(
-    row: PriceDiff, now: PriceVersion, versions: tuple[PriceVersion, ...], day: date, seen: bool
+    row: PriceDiff,
+    now: PriceVersion,
+    versions: tuple[PriceVersion, ...],
+    day: date,
+    seen: bool | None,
 ) -> None:
+    """Why ``row`` deserves a look; ``seen`` is whether the last run had the model (``None``:
+    there was no last run to compare with)."""
     if now.source == UNKNOWN:
         row.changes.append("price unknown: costs are reported as unknown")
     if row.config != "-" and row.table not in ("unknown", row.config):
         row.changes.append("configuration overrides the table")
-    if not seen:
+    if seen is False:
         row.changes.append("new since the last run")
-    elif row.last_run != row.served:
+    elif seen and row.last_run != row.served:
         row.changes.append(f"changed since the last run: {row.last_run} -> {row.served}")
     for version in versions:
         if version.effective is not None and version.effective > day:
