@@ -131,9 +131,9 @@ class LedgerConfig(_Strict):
     @field_validator("url")
     @classmethod
     def _database(cls, url: str) -> str:
-        if not url.startswith(
-            ("sqlite:///", "postgresql://", "postgres://", "postgresql+psycopg://")
-        ):
+        from slicewise.ledger.engine import POSTGRES, SQLITE
+
+        if not url.startswith((SQLITE, *POSTGRES)):
             raise ValueError("use sqlite:///PATH or postgresql://USER@HOST/DATABASE")
         return url
 
@@ -201,7 +201,7 @@ class Config(_Strict):
             raise PlacedError(*problems[0], others=problems[1:])
         return self
 
-    def _wrong_references(self) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    def _wrong_references(self) -> Iterator[Problem]:
         """Every name that points nowhere, and every file that is not there: (path, why)."""
         names = {m.name for m in self.models} | set(self.aliases)
         for i, model in enumerate(self.models):
