@@ -59,7 +59,15 @@ class Metrics:
     """The gateway's counters and histograms, and the exposition of them all."""
 
     def __init__(self, breakers: Breakers | None = None) -> None:
-        self.registry = r = CollectorRegistry()
+        self.registry = CollectorRegistry()
+        self._traffic(self.registry)
+        self._policies(self.registry)
+        self._budgets(self.registry)
+        if breakers is not None:
+            self.registry.register(BreakerCollector(breakers))
+
+    def _traffic(self, r: CollectorRegistry) -> None:
+        """What was served: requests, tokens, money, routing and failures, durations."""
         self.requests = _counter(
             r,
             "slicewise_requests",
@@ -96,6 +104,18 @@ class Metrics:
             "Failed upstream attempts (retried, fallen back from, or final), by error class.",
             ("route", "model", "error"),
         )
+        self.duration = Labelled(
+            Histogram(
+                "slicewise_request_duration_seconds",
+                "Time from a request's arrival to its outcome (a stream's end), in seconds.",
+                ("route", "endpoint"),
+                buckets=SECONDS,
+                registry=r,
+            )
+        )
+
+    def _policies(self, r: CollectorRegistry) -> None:
+        """What the policies decided: classes and actions, rules, detections, injections."""
         self.policy = _counter(
             r,
             "slicewise_policy_decisions",
@@ -120,15 +140,9 @@ class Metrics:
             "Requests whose prompt-injection score reached the threshold, by policy action.",
             ("action",),
         )
-        self.duration = Labelled(
-            Histogram(
-                "slicewise_request_duration_seconds",
-                "Time from a request's arrival to its outcome (a stream's end), in seconds.",
-                ("route", "endpoint"),
-                buckets=SECONDS,
-                registry=r,
-            )
-        )
+
+    def _budgets(self, r: CollectorRegistry) -> None:
+        """Budget use against each limit, set from ``Budgets.usage`` before a scrape."""
         budget = ("scope", "name", "period")
         self.budget_spent = Gauge(
             "slicewise_budget_spent_usd",
@@ -142,8 +156,6 @@ class Metrics:
             budget,
             registry=r,
         )
-        if breakers is not None:
-            r.register(BreakerCollector(breakers))
 
     def budgets(self, usage: Sequence[Usage]) -> None:
         """Budget gauges from ``Budgets.usage`` (read just before a scrape)."""
